@@ -1,0 +1,169 @@
+#include "arch/acpi.hpp"
+
+namespace arch::acpi {
+namespace {
+
+struct [[gnu::packed]] Rsdp {
+    char signature[8];
+    uint8_t checksum;
+    char oem_id[6];
+    uint8_t revision;
+    uint32_t rsdt_address;
+    // ACPI 2.0+
+    uint32_t length;
+    uint64_t xsdt_address;
+    uint8_t extended_checksum;
+    uint8_t reserved[3];
+};
+static_assert(sizeof(Rsdp) == 36);
+
+struct [[gnu::packed]] SdtHeader {
+    char signature[4];
+    uint32_t length;
+    uint8_t revision;
+    uint8_t checksum;
+    char oem_id[6];
+    char oem_table_id[8];
+    uint32_t oem_revision;
+    uint32_t creator_id;
+    uint32_t creator_revision;
+};
+static_assert(sizeof(SdtHeader) == 36);
+
+constexpr uint32_t madt_pcat_compat = 1;
+enum MadtEntry : uint8_t {
+    entry_lapic = 0,
+    entry_ioapic = 1,
+    entry_override = 2,
+    entry_lapic_address = 5,
+    entry_x2apic = 9,
+};
+constexpr uint32_t lapic_enabled = 1;
+constexpr uint32_t lapic_online_capable = 2;
+
+bool checksum_ok(const void* data, size_t length)
+{
+    uint8_t sum = 0;
+    for (size_t i = 0; i < length; ++i)
+        sum = static_cast<uint8_t>(sum + static_cast<const uint8_t*>(data)[i]);
+    return sum == 0;
+}
+
+bool same(const char* a, const char* b, size_t n) { return __builtin_memcmp(a, b, n) == 0; }
+
+// Maps a whole table after checking its header.
+const SdtHeader* map_table(uint64_t phys, PhysicalMapper map)
+{
+    const auto* header = static_cast<const SdtHeader*>(map(phys, sizeof(SdtHeader)));
+    if (header == nullptr || header->length < sizeof(SdtHeader) || header->length > (1u << 20))
+        return nullptr;
+    const auto* table = static_cast<const SdtHeader*>(map(phys, header->length));
+    if (table == nullptr || !checksum_ok(table, table->length))
+        return nullptr;
+    return table;
+}
+
+template <typename T>
+T read(const uint8_t* p)
+{
+    T value;
+    __builtin_memcpy(&value, p, sizeof(T));
+    return value;
+}
+
+tern::Result<void> parse_madt(const SdtHeader* table, Madt& out)
+{
+    const auto* bytes = reinterpret_cast<const uint8_t*>(table);
+    if (table->length < sizeof(SdtHeader) + 8)
+        return tern::Error::malformed;
+    out.lapic_address = read<uint32_t>(bytes + sizeof(SdtHeader));
+    out.has_legacy_pic = (read<uint32_t>(bytes + sizeof(SdtHeader) + 4) & madt_pcat_compat) != 0;
+
+    for (size_t off = sizeof(SdtHeader) + 8; off + 2 <= table->length;) {
+        const uint8_t type = bytes[off];
+        const uint8_t length = bytes[off + 1];
+        if (length < 2 || off + length > table->length)
+            return tern::Error::malformed;
+        const uint8_t* e = bytes + off;
+        switch (type) {
+        case entry_lapic:
+        case entry_x2apic: {
+            const bool x2 = type == entry_x2apic;
+            if (length < (x2 ? 16 : 8))
+                return tern::Error::malformed;
+            const uint32_t flags = read<uint32_t>(e + (x2 ? 8 : 4));
+            const uint32_t apic_id = x2 ? read<uint32_t>(e + 4) : e[3];
+            if ((flags & (lapic_enabled | lapic_online_capable)) == 0)
+                break;
+            if (x2 && apic_id < 0xFF)
+                break; // also listed as an xAPIC entry
+            if (out.cpu_count == max_cpus) {
+                ++out.cpus_ignored;
+                break;
+            }
+            out.cpus[out.cpu_count++] = LocalApic{x2 ? static_cast<uint8_t>(0) : e[2], apic_id};
+            break;
+        }
+        case entry_ioapic:
+            if (length < 12)
+                return tern::Error::malformed;
+            if (out.ioapic_count < sizeof(out.ioapics) / sizeof(out.ioapics[0]))
+                out.ioapics[out.ioapic_count++] = IoApic{e[2], read<uint32_t>(e + 4), read<uint32_t>(e + 8)};
+            break;
+        case entry_override:
+            if (length < 10)
+                return tern::Error::malformed;
+            if (out.override_count < sizeof(out.overrides) / sizeof(out.overrides[0]))
+                out.overrides[out.override_count++] = IsaOverride{e[3], read<uint32_t>(e + 4), read<uint16_t>(e + 8)};
+            break;
+        case entry_lapic_address:
+            if (length < 12)
+                return tern::Error::malformed;
+            out.lapic_address = read<uint64_t>(e + 4);
+            break;
+        default:
+            break;
+        }
+        off += length;
+    }
+    if (out.cpu_count == 0)
+        return tern::Error::malformed;
+    return {};
+}
+
+} // namespace
+
+tern::Result<void> read_madt(const void* rsdp_copy, size_t rsdp_length, PhysicalMapper map, Madt& out)
+{
+    out = Madt{};
+    if (rsdp_copy == nullptr || rsdp_length < 20)
+        return tern::Error::not_found;
+    Rsdp rsdp{};
+    __builtin_memcpy(&rsdp, rsdp_copy, rsdp_length < sizeof(Rsdp) ? rsdp_length : sizeof(Rsdp));
+    if (!same(rsdp.signature, "RSD PTR ", 8) || !checksum_ok(&rsdp, 20))
+        return tern::Error::malformed;
+
+    // ACPI 2.0+ gives the XSDT (64-bit entries); otherwise the RSDT (32-bit).
+    const bool use_xsdt = rsdp.revision >= 2 && rsdp_length >= sizeof(Rsdp) && rsdp.xsdt_address != 0 &&
+                          checksum_ok(&rsdp, sizeof(Rsdp));
+    const SdtHeader* root = map_table(use_xsdt ? rsdp.xsdt_address : rsdp.rsdt_address, map);
+    if (root == nullptr || !same(root->signature, use_xsdt ? "XSDT" : "RSDT", 4))
+        return tern::Error::malformed;
+
+    const size_t entry_size = use_xsdt ? 8 : 4;
+    const auto* entries = reinterpret_cast<const uint8_t*>(root) + sizeof(SdtHeader);
+    const size_t count = (root->length - sizeof(SdtHeader)) / entry_size;
+    for (size_t i = 0; i < count; ++i) {
+        const uint64_t phys = use_xsdt ? read<uint64_t>(entries + i * 8) : read<uint32_t>(entries + i * 4);
+        const auto* header = static_cast<const SdtHeader*>(map(phys, sizeof(SdtHeader)));
+        if (header == nullptr || !same(header->signature, "APIC", 4))
+            continue;
+        const SdtHeader* madt = map_table(phys, map);
+        if (madt == nullptr)
+            return tern::Error::malformed;
+        return parse_madt(madt, out);
+    }
+    return tern::Error::not_found;
+}
+
+} // namespace arch::acpi

@@ -1,0 +1,75 @@
+#include "arch/pci.hpp"
+
+#include "arch/cpu.hpp"
+
+namespace arch::pci {
+namespace {
+
+constexpr uint16_t config_address = 0xCF8;
+constexpr uint16_t config_data = 0xCFC;
+
+struct ClassName {
+    uint8_t class_code;
+    int subclass; // -1: any
+    const char* name;
+};
+constexpr ClassName class_names[] = {
+    {0x01, 0x01, "IDE controller"},    {0x01, 0x06, "SATA controller"},  {0x01, -1, "storage controller"},
+    {0x02, 0x00, "Ethernet controller"}, {0x02, -1, "network controller"}, {0x03, -1, "display controller"},
+    {0x04, -1, "multimedia device"},   {0x05, -1, "memory controller"},  {0x06, 0x00, "host bridge"},
+    {0x06, 0x01, "ISA bridge"},        {0x06, 0x04, "PCI bridge"},       {0x06, -1, "bridge"},
+    {0x07, -1, "communication controller"}, {0x08, -1, "system peripheral"}, {0x0C, 0x03, "USB controller"},
+    {0x0C, 0x05, "SMBus controller"},  {0x0C, -1, "serial bus controller"},
+};
+
+} // namespace
+
+uint32_t read32(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset)
+{
+    const uint32_t address = (1u << 31) | (uint32_t{bus} << 16) | (uint32_t{device} << 11) |
+                             (uint32_t{function} << 8) | (offset & 0xFC);
+    outl(config_address, address);
+    return inl(config_data);
+}
+
+size_t scan(Function* out, size_t max)
+{
+    size_t found = 0;
+    for (unsigned bus = 0; bus < 256; ++bus) {
+        for (uint8_t device = 0; device < 32; ++device) {
+            const auto b = static_cast<uint8_t>(bus);
+            if ((read32(b, device, 0, 0) & 0xFFFF) == 0xFFFF)
+                continue;
+            const bool multifunction = (read32(b, device, 0, 0x0C) >> 16) & 0x80;
+            for (uint8_t function = 0; function < (multifunction ? 8 : 1); ++function) {
+                const uint32_t id = read32(b, device, function, 0);
+                if ((id & 0xFFFF) == 0xFFFF)
+                    continue;
+                const uint32_t class_reg = read32(b, device, function, 0x08);
+                if (found < max) {
+                    out[found] = Function{b,
+                                          device,
+                                          function,
+                                          static_cast<uint16_t>(id),
+                                          static_cast<uint16_t>(id >> 16),
+                                          static_cast<uint8_t>(class_reg >> 24),
+                                          static_cast<uint8_t>(class_reg >> 16),
+                                          static_cast<uint8_t>(class_reg >> 8)};
+                }
+                ++found;
+            }
+        }
+    }
+    return found;
+}
+
+const char* class_name(uint8_t class_code, uint8_t subclass)
+{
+    for (const ClassName& c : class_names) {
+        if (c.class_code == class_code && (c.subclass < 0 || c.subclass == subclass))
+            return c.name;
+    }
+    return "device";
+}
+
+} // namespace arch::pci

@@ -1,0 +1,33 @@
+// Test modes, chosen on the kernel command line (`test=NAME`): the kernel
+// runs a check instead of (or after) normal boot and leaves QEMU through the
+// isa-debug-exit device with a status the host harness can trust.
+// QEMU exits with (code << 1) | 1, so success is 33; 0 (what a triple fault
+// under -no-reboot gives) can never look like success.
+#pragma once
+
+#include <cstdint>
+
+namespace kernel {
+
+enum class TestMode {
+    none,
+    selftest,  // run the kernel self-checks, exit with success or failure
+    pagefault, // fault in the kernel on purpose; the exception report must appear
+};
+
+enum class ExitCode : uint32_t {
+    success = 0x10, // QEMU status 33
+    failure = 0x11, // QEMU status 35
+    fault = 0x12,   // QEMU status 37: exception or panic in a test mode
+};
+
+TestMode test_mode();
+void set_test_mode(TestMode mode);
+
+// Leaves QEMU with `code` in a test mode; in normal mode it does nothing and returns.
+void exit_qemu(ExitCode code);
+
+// After an unrecoverable kernel fault: exit QEMU (test mode) or halt this core.
+[[noreturn]] void stop_after_fault();
+
+} // namespace kernel

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# tools.tern_cli: ./tern's help and error handling, and shell syntax of the
+# tooling scripts. Usage: tern_cli.sh REPO_ROOT
+set -euo pipefail
+root=${1:?usage: $0 REPO_ROOT}
+passed=0 failed=0
+ok()  { echo "ok   - $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL - $1"; failed=$((failed + 1)); }
+
+for f in tern tools/setup.sh .ci/run; do
+    if bash -n "$root/$f"; then ok "bash -n $f"; else bad "bash -n $f"; fi
+    if [[ -x $root/$f ]]; then ok "$f is executable"; else bad "$f is not executable"; fi
+done
+
+out=$("$root/tern" 2>&1) && rc=0 || rc=$?
+if [[ $rc == 0 && $out == *"Ctrl-A X"* && $out == *"target remote"* && $out == *"--uefi"* ]]; then
+    ok "./tern with no command prints help (quit key, gdb, UEFI)"
+else
+    bad "./tern with no command: exit $rc"
+fi
+for v in run test build image setup clean; do
+    if [[ $out == *"  $v"* ]]; then ok "help lists '$v'"; else bad "help does not list '$v'"; fi
+done
+
+out=$("$root/tern" no-such-command 2>&1) && rc=0 || rc=$?
+if [[ $rc == 2 && $out == *'unknown command "no-such-command"'* ]]; then ok "unknown command: exit 2 with a message"; else bad "unknown command: exit $rc: $out"; fi
+
+out=$("$root/tern" clean --bogus 2>&1) && rc=0 || rc=$?
+if [[ $rc != 0 && -d $root/tools ]]; then ok "clean rejects unknown options and deletes nothing"; else bad "clean --bogus: exit $rc"; fi
+
+out=$(bash "$root/tools/setup.sh" --no-such-option 2>&1) && rc=0 || rc=$?
+if [[ $rc == 2 && $out == *"Usage"* ]]; then ok "setup.sh: unknown option prints usage"; else bad "setup.sh unknown option: exit $rc"; fi
+
+# The archive is derived from apt's own sources: no URL may be built in.
+if grep -Eq '(https?|ftp)://' "$root/tools/setup.sh" "$root/tern"; then
+    bad "a URL (mirror) is hard-coded in tools/setup.sh or tern"
+else
+    ok "no mirror URL is hard-coded"
+fi
+
+echo "$passed passed, $failed failed"
+(( failed == 0 ))

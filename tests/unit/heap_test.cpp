@@ -1,0 +1,106 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "mm/heap.hpp"
+
+namespace {
+
+class HostPages final : public kernel::PageSource {
+public:
+    void* allocate_pages(size_t count) override
+    {
+        if (m_fail)
+            return nullptr;
+        m_outstanding += count;
+        return std::aligned_alloc(4096, count * 4096);
+    }
+    void free_pages(void* pages, size_t count) override
+    {
+        m_outstanding -= count;
+        std::free(pages);
+    }
+    size_t m_outstanding = 0;
+    bool m_fail = false;
+};
+
+TEST(Heap, BlocksDoNotOverlapAndAreReused)
+{
+    HostPages pages;
+    kernel::Heap heap(pages);
+    std::mt19937 random(42);
+    struct Block {
+        uint8_t* data;
+        size_t size;
+        uint8_t fill;
+    };
+    std::vector<Block> blocks;
+    for (int i = 0; i < 2000; ++i) {
+        const size_t size = 1 + random() % 9000;
+        auto* data = static_cast<uint8_t*>(heap.allocate(size));
+        ASSERT_NE(data, nullptr);
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(data) % 16, 0u);
+        const auto fill = static_cast<uint8_t>(i);
+        std::memset(data, fill, size);
+        blocks.push_back({data, size, fill});
+        if (random() % 3 == 0) { // free a random earlier block
+            const size_t victim = random() % blocks.size();
+            for (size_t b = 0; b < blocks[victim].size; ++b)
+                ASSERT_EQ(blocks[victim].data[b], blocks[victim].fill);
+            ASSERT_TRUE(heap.free(blocks[victim].data));
+            blocks.erase(blocks.begin() + static_cast<long>(victim));
+        }
+    }
+    for (const Block& block : blocks) {
+        for (size_t b = 0; b < block.size; ++b)
+            ASSERT_EQ(block.data[b], block.fill);
+        ASSERT_TRUE(heap.free(block.data));
+    }
+    EXPECT_EQ(heap.bytes_in_use(), 0u);
+    // Small-block pages stay cached in the free lists; large runs went back.
+    void* again = heap.allocate(24);
+    EXPECT_NE(again, nullptr);
+    EXPECT_TRUE(heap.free(again));
+}
+
+TEST(Heap, LargeAllocationsReturnTheirPages)
+{
+    HostPages pages;
+    kernel::Heap heap(pages);
+    void* big = heap.allocate(100000);
+    ASSERT_NE(big, nullptr);
+    EXPECT_EQ(pages.m_outstanding, (100000 + 16 + 4095) / 4096);
+    EXPECT_TRUE(heap.free(big));
+    EXPECT_EQ(pages.m_outstanding, 0u);
+}
+
+TEST(Heap, RefusesDoubleAndForeignFrees)
+{
+    HostPages pages;
+    kernel::Heap heap(pages);
+    void* block = heap.allocate(100);
+    ASSERT_NE(block, nullptr);
+    EXPECT_TRUE(heap.free(block));
+    EXPECT_FALSE(heap.free(block));
+    alignas(16) uint8_t foreign[64] = {};
+    EXPECT_FALSE(heap.free(foreign + 16));
+    EXPECT_FALSE(heap.free(foreign + 17));
+    EXPECT_TRUE(heap.free(nullptr));
+}
+
+TEST(Heap, OutOfMemoryGivesNull)
+{
+    HostPages pages;
+    kernel::Heap heap(pages);
+    pages.m_fail = true;
+    EXPECT_EQ(heap.allocate(10), nullptr);
+    EXPECT_EQ(heap.allocate(1 << 20), nullptr);
+    EXPECT_EQ(heap.allocate(~size_t{0}), nullptr);
+    kernel::Heap unconfigured;
+    EXPECT_EQ(unconfigured.allocate(10), nullptr);
+}
+
+} // namespace
