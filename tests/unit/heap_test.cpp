@@ -3,28 +3,42 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "mm/heap.hpp"
 
 namespace {
 
+// Pages from the host heap. The kernel heap keeps small-block pages cached for
+// reuse and never returns them, so whatever is left is released at the end.
 class HostPages final : public kernel::PageSource {
 public:
+    ~HostPages()
+    {
+        for (void* pages : m_live)
+            std::free(pages);
+    }
     void* allocate_pages(size_t count) override
     {
         if (m_fail)
             return nullptr;
         m_outstanding += count;
-        return std::aligned_alloc(4096, count * 4096);
+        void* pages = std::aligned_alloc(4096, count * 4096);
+        m_live.insert(pages);
+        return pages;
     }
     void free_pages(void* pages, size_t count) override
     {
+        EXPECT_EQ(m_live.erase(pages), 1u) << "freeing pages that were never handed out";
         m_outstanding -= count;
         std::free(pages);
     }
     size_t m_outstanding = 0;
     bool m_fail = false;
+
+private:
+    std::set<void*> m_live;
 };
 
 TEST(Heap, BlocksDoNotOverlapAndAreReused)

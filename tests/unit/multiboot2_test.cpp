@@ -43,7 +43,8 @@ public:
             put64(body, length);
             put32(body, 1);
             put32(body, 0);
-            body.resize(body.size() + (entry_size - 24));
+            if (entry_size > 24)
+                body.resize(body.size() + (entry_size - 24));
         }
         return tag(6, body);
     }

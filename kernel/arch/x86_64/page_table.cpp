@@ -61,9 +61,11 @@ tern::Result<Translation> PageTableBuilder::translate(uint64_t virt) const
 
 bool PageTableBuilder::range_is_free(uint64_t virt, uint64_t size) const
 {
-    const uint64_t end = virt + size;
+    if (size == 0)
+        return true;
+    const uint64_t last = virt + size - 1; // inclusive: a range may end at the very top
     uint64_t at = virt;
-    while (at < end) {
+    for (;;) {
         // Walk down until a missing entry (a free gap of that level's span)
         // or a present leaf (the range is not free).
         const uint64_t* table = m_memory->table_at(m_root);
@@ -78,8 +80,8 @@ bool PageTableBuilder::range_is_free(uint64_t virt, uint64_t size) const
                 return false;
             table = m_memory->table_at(entry & pte::address_mask);
         }
-        if (step >= end - at)
-            break; // the free gap reaches past the end (and may wrap around at the top)
+        if (step > last - at)
+            break; // the free gap covers the rest of the range
         at += step;
     }
     return true;
@@ -90,7 +92,7 @@ tern::Result<void> PageTableBuilder::map(uint64_t virt, uint64_t phys, uint64_t 
 {
     if (size == 0 || (virt | phys | size) & (page_size - 1))
         return tern::Error::invalid_argument;
-    if (virt + size < virt || !is_canonical(virt) || !is_canonical(virt + size - 1))
+    if (virt + (size - 1) < virt || !is_canonical(virt) || !is_canonical(virt + size - 1))
         return tern::Error::invalid_argument;
     if ((phys + size - 1) > pte::address_mask || (flags & ~pte::mapping_flags) != 0)
         return tern::Error::invalid_argument;
