@@ -38,7 +38,7 @@ MACHINES = ("pc", "q35")
 ACCELS = ("tcg", "kvm")
 DEFAULT_MACHINE = "pc"
 DEFAULT_ACCEL = "tcg"
-DEFAULT_SMP = 1
+DEFAULT_SMP = 2
 DEFAULT_MEMORY_MIB = 512
 DEFAULT_GDB_PORT = 1234
 
@@ -279,7 +279,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"{accel}, {firmware}"
           + (f", cmdline '{args.cmdline}'" if args.cmdline else ""), file=sys.stderr)
     if args.gdb is not None:
-        elf = os.path.relpath(DEFAULT_KERNEL_ELF) if DEFAULT_KERNEL_ELF.exists() else "build/kernel/kernel.elf"
+        elf = os.path.relpath(DEFAULT_KERNEL_ELF)
         print(f"tern: gdb stub on tcp port {args.gdb}; the CPU waits for gdb. Attach with:\n"
               f"        gdb {elf} -ex 'target remote :{args.gdb}'", file=sys.stderr)
         if accel == "kvm":

@@ -42,6 +42,7 @@ from typing import Optional
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 import qemu as qemu_tool  # noqa: E402  (tools/qemu.py)
 
@@ -55,7 +56,7 @@ ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?=]*[ -/]*[@-~]|[()][0-9A-Za-z]|[@-Z\\-_]
 EXIT_MEANING = {
     0: "triple fault under -no-reboot, or QEMU quit normally -- never success",
     1: "QEMU failed (bad option, missing file...) or the guest wrote 0 to isa-debug-exit",
-    qemu_tool.EXIT_SUCCESS: "success (kernel wrote 0x10 to isa-debug-exit)",
+    qemu_tool.EXIT_SUCCESS: "success: kernel wrote 0x10 to isa-debug-exit",
     qemu_tool.EXIT_SELFTEST_FAILED: "self-test failed",
     qemu_tool.EXIT_KERNEL_FAULT: "kernel fault or panic in a test mode",
 }
@@ -295,6 +296,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             proc.stdout.close()
         elapsed = time.monotonic() - start
     status = proc.returncode
+    try:
+        if stderr_path.stat().st_size == 0:
+            stderr_path.unlink()
+    except OSError:
+        pass
 
     failures = []
     if timed_out:
@@ -340,7 +346,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"  | {line}")
     try:
         stderr_text = stderr_path.read_text(errors="replace").strip()
-    except OSError:
+    except OSError:  # removed above when empty
         stderr_text = ""
     if stderr_text:
         print(f"QEMU stderr ({stderr_path}):")

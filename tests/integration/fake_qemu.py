@@ -13,6 +13,10 @@ serial lines for the -smp core count on stdout, and then, per MODE:
   exception-hang  an `EXCEPTION #PF` report, then never exit
   missing-line    no `all N cores online` line, exit 33
   selftest-failed `selftest: FAILED`, exit 35
+  pagefault       an `EXCEPTION #PF` report, exit 37 (what test=pagefault should do)
+  tern            what the kernel should do for its command line: test=pagefault ->
+                  pagefault, otherwise pass (lets the CTest wiring be checked without a
+                  kernel: cmake -DTERN_TEST_QEMU="python3 .../fake_qemu.py --fake-mode tern")
 Bad arguments: message on stderr, exit 1 (like QEMU).
 """
 
@@ -22,7 +26,7 @@ import sys
 import time
 
 MODES = ("pass", "triple-fault", "hang", "exception", "exception-hang", "missing-line",
-         "selftest-failed")
+         "selftest-failed", "pagefault", "tern")
 START = time.monotonic()
 
 
@@ -89,6 +93,9 @@ def main() -> None:
     if product.startswith("type=1,product=tern:"):
         cmdline = product[len("type=1,product=tern:"):].replace(",,", ",")
 
+    if mode == "tern":
+        mode = "pagefault" if "test=pagefault" in cmdline.split() else "pass"
+
     print("\x1b[2J\x1b[01;01HWelcome to fake firmware", end="\r\n", flush=True)
     say(f"tern: kernel command line '{cmdline}'")
     say("memory: 497 MiB usable")
@@ -97,13 +104,13 @@ def main() -> None:
         say(f"cpu {cpu} online")
     if mode != "missing-line":
         say(f"all {smp} cores online")
-    if mode in ("exception", "exception-hang"):
+    if mode in ("exception", "exception-hang", "pagefault"):
         say("EXCEPTION #PF page fault on cpu 0")
         say("  error=0x0000000000000002 cr2=0x0000000000000000")
         say("  rip=0xffffffff80001234")
         if mode == "exception-hang":
             hang()
-        sys.exit(33)
+        sys.exit(37 if mode == "pagefault" else 33)
     if mode == "selftest-failed":
         say("selftest: FAILED frame allocator")
         sys.exit(35)

@@ -24,6 +24,7 @@ REPO_ROOT = HERE.parent.parent
 HARNESS = HERE / "boot_scenario.py"
 FAKE_QEMU = HERE / "fake_qemu.py"
 QEMU_PY = REPO_ROOT / "tools" / "qemu.py"
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 import qemu as qemu_tool  # noqa: E402
 
@@ -136,10 +137,11 @@ def case_reports_missing_line(r: Runner) -> None:
 
 
 def case_fault_scenario(r: Runner) -> None:
-    """The fault scenario's own expectations: exit 37 wanted, so 33 must fail."""
-    rc, out, _ = r.harness("fault_scenario", "exception", "--expect-exit", "37",
-                           expects=["EXCEPTION #PF", "cr2=0x", "rip=0x", "error=0x"],
-                           rejects=["selftest: passed"])
+    """The fault scenario's own expectations: exit 37 passes, exit 33 must fail."""
+    fault = dict(expects=["EXCEPTION #PF", "cr2=0x", "rip=0x", "error=0x"], rejects=["selftest: passed"])
+    rc, out, _ = r.harness("fault_scenario_ok", "pagefault", "--expect-exit", "37", **fault)
+    check(rc == 0 and "PASS fault_scenario_ok" in out, f"a correct fault report failed (exit {rc})")
+    rc, out, _ = r.harness("fault_scenario_33", "exception", "--expect-exit", "37", **fault)
     check(rc == 1 and "expected 37" in out, f"exit 33 accepted where 37 was required (exit {rc})")
 
 
@@ -160,7 +162,7 @@ def case_missing_iso(r: Runner) -> None:
 def case_qemu_command(r: Runner) -> None:
     """tools/qemu.py builds the command the SPEC describes."""
     cmd = qemu_tool.build_command("x.iso", serial="stdio")
-    base = ("qemu-system-x86_64 -machine pc -accel tcg -smp 1 -m 512 -boot d -cdrom x.iso -display none "
+    base = ("qemu-system-x86_64 -machine pc -accel tcg -smp 2 -m 512 -boot d -cdrom x.iso -display none "
             "-no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -netdev user,id=net0 "
             "-device e1000,netdev=net0,romfile= -serial stdio")
     check(" ".join(cmd) == base, f"default command differs:\n  {' '.join(cmd)}\n  {base}")
