@@ -1,5 +1,7 @@
 #include "boot/multiboot2.hpp"
 
+#include "base/bytes.hpp"
+
 namespace kernel::multiboot2 {
 namespace {
 
@@ -12,14 +14,6 @@ enum TagType : uint32_t {
     tag_acpi_old = 14,
     tag_acpi_new = 15,
 };
-
-template <typename T>
-T read(const uint8_t* p)
-{
-    T value;
-    __builtin_memcpy(&value, p, sizeof(T));
-    return value;
-}
 
 // A string field must end with a NUL inside its tag.
 const char* checked_string(const uint8_t* start, const uint8_t* end)
@@ -39,7 +33,7 @@ tern::Result<void> parse(const void* info, size_t available, BootInfo& out)
     const auto* base = static_cast<const uint8_t*>(info);
     if (info == nullptr || available < 8 || reinterpret_cast<uintptr_t>(info) % 8 != 0)
         return tern::Error::invalid_argument;
-    const uint32_t total = read<uint32_t>(base);
+    const uint32_t total = tern::load_unaligned<uint32_t>(base);
     if (total < 16 || total > available)
         return tern::Error::malformed;
     out.total_size = total;
@@ -47,8 +41,8 @@ tern::Result<void> parse(const void* info, size_t available, BootInfo& out)
     bool saw_end = false;
     for (size_t offset = 8; offset + 8 <= total;) {
         const uint8_t* tag = base + offset;
-        const uint32_t type = read<uint32_t>(tag);
-        const uint32_t size = read<uint32_t>(tag + 4);
+        const uint32_t type = tern::load_unaligned<uint32_t>(tag);
+        const uint32_t size = tern::load_unaligned<uint32_t>(tag + 4);
         if (size < 8 || size > total - offset)
             return tern::Error::malformed;
         const uint8_t* body = tag + 8;
@@ -69,7 +63,7 @@ tern::Result<void> parse(const void* info, size_t available, BootInfo& out)
         case tag_module: {
             if (size < 17)
                 return tern::Error::malformed;
-            Module module{read<uint32_t>(body), read<uint32_t>(body + 4), checked_string(body + 8, tag_end_ptr)};
+            Module module{tern::load_unaligned<uint32_t>(body), tern::load_unaligned<uint32_t>(body + 4), checked_string(body + 8, tag_end_ptr)};
             if (module.cmdline == nullptr || module.end < module.start)
                 return tern::Error::malformed;
             if (out.module_count == BootInfo::max_modules)
@@ -80,11 +74,11 @@ tern::Result<void> parse(const void* info, size_t available, BootInfo& out)
         case tag_mmap: {
             if (size < 16)
                 return tern::Error::malformed;
-            const uint32_t entry_size = read<uint32_t>(body);
+            const uint32_t entry_size = tern::load_unaligned<uint32_t>(body);
             if (entry_size < 24 || entry_size % 8 != 0)
                 return tern::Error::malformed;
             for (const uint8_t* e = body + 8; e + entry_size <= tag_end_ptr; e += entry_size) {
-                MemoryRegion region{read<uint64_t>(e), read<uint64_t>(e + 8), MemoryType(read<uint32_t>(e + 16))};
+                MemoryRegion region{tern::load_unaligned<uint64_t>(e), tern::load_unaligned<uint64_t>(e + 8), MemoryType(tern::load_unaligned<uint32_t>(e + 16))};
                 if (region.length == 0)
                     continue;
                 if (region.base + region.length < region.base)

@@ -1,13 +1,11 @@
 #include "mm/frame_allocator.hpp"
 
+#include "base/bytes.hpp"
+
 namespace kernel {
-namespace {
 
-uint64_t align_up(uint64_t value, uint64_t alignment) { return (value + alignment - 1) & ~(alignment - 1); }
-uint64_t align_down(uint64_t value, uint64_t alignment) { return value & ~(alignment - 1); }
-
-} // namespace
-
+using tern::align_down;
+using tern::align_up;
 size_t FrameAllocator::bitmap_bytes(uint64_t highest_address)
 {
     const uint64_t frames = align_up(highest_address, frame_size) / frame_size;

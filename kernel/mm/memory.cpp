@@ -2,6 +2,7 @@
 
 #include "arch/cpu.hpp"
 #include "arch/memory_layout.hpp"
+#include "base/bytes.hpp"
 #include "log.hpp"
 #include "sync/spinlock.hpp"
 
@@ -26,8 +27,8 @@ Spinlock g_map_lock;
 uint64_t g_low_page = 0;
 uint64_t g_efer_features = 0;
 
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
-uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
+using tern::align_down;
+using tern::align_up;
 
 class FrameTableMemory final : public arch::TableMemory {
 public:

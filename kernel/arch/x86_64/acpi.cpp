@@ -1,5 +1,7 @@
 #include "arch/acpi.hpp"
 
+#include "base/bytes.hpp"
+
 namespace arch::acpi {
 namespace {
 
@@ -63,21 +65,13 @@ const SdtHeader* map_table(uint64_t phys, PhysicalMapper map)
     return table;
 }
 
-template <typename T>
-T read(const uint8_t* p)
-{
-    T value;
-    __builtin_memcpy(&value, p, sizeof(T));
-    return value;
-}
-
 tern::Result<void> parse_madt(const SdtHeader* table, Madt& out)
 {
     const auto* bytes = reinterpret_cast<const uint8_t*>(table);
     if (table->length < sizeof(SdtHeader) + 8)
         return tern::Error::malformed;
-    out.lapic_address = read<uint32_t>(bytes + sizeof(SdtHeader));
-    out.has_legacy_pic = (read<uint32_t>(bytes + sizeof(SdtHeader) + 4) & madt_pcat_compat) != 0;
+    out.lapic_address = tern::load_unaligned<uint32_t>(bytes + sizeof(SdtHeader));
+    out.has_legacy_pic = (tern::load_unaligned<uint32_t>(bytes + sizeof(SdtHeader) + 4) & madt_pcat_compat) != 0;
 
     for (size_t off = sizeof(SdtHeader) + 8; off + 2 <= table->length;) {
         const uint8_t type = bytes[off];
@@ -91,8 +85,8 @@ tern::Result<void> parse_madt(const SdtHeader* table, Madt& out)
             const bool x2 = type == entry_x2apic;
             if (length < (x2 ? 16 : 8))
                 return tern::Error::malformed;
-            const uint32_t flags = read<uint32_t>(e + (x2 ? 8 : 4));
-            const uint32_t apic_id = x2 ? read<uint32_t>(e + 4) : e[3];
+            const uint32_t flags = tern::load_unaligned<uint32_t>(e + (x2 ? 8 : 4));
+            const uint32_t apic_id = x2 ? tern::load_unaligned<uint32_t>(e + 4) : e[3];
             if ((flags & (lapic_enabled | lapic_online_capable)) == 0)
                 break;
             if (x2 && apic_id < 0xFF)
@@ -108,18 +102,18 @@ tern::Result<void> parse_madt(const SdtHeader* table, Madt& out)
             if (length < 12)
                 return tern::Error::malformed;
             if (out.ioapic_count < sizeof(out.ioapics) / sizeof(out.ioapics[0]))
-                out.ioapics[out.ioapic_count++] = IoApic{e[2], read<uint32_t>(e + 4), read<uint32_t>(e + 8)};
+                out.ioapics[out.ioapic_count++] = IoApic{e[2], tern::load_unaligned<uint32_t>(e + 4), tern::load_unaligned<uint32_t>(e + 8)};
             break;
         case entry_override:
             if (length < 10)
                 return tern::Error::malformed;
             if (out.override_count < sizeof(out.overrides) / sizeof(out.overrides[0]))
-                out.overrides[out.override_count++] = IsaOverride{e[3], read<uint32_t>(e + 4), read<uint16_t>(e + 8)};
+                out.overrides[out.override_count++] = IsaOverride{e[3], tern::load_unaligned<uint32_t>(e + 4), tern::load_unaligned<uint16_t>(e + 8)};
             break;
         case entry_lapic_address:
             if (length < 12)
                 return tern::Error::malformed;
-            out.lapic_address = read<uint64_t>(e + 4);
+            out.lapic_address = tern::load_unaligned<uint64_t>(e + 4);
             break;
         default:
             break;
@@ -154,7 +148,7 @@ tern::Result<void> read_madt(const void* rsdp_copy, size_t rsdp_length, Physical
     const auto* entries = reinterpret_cast<const uint8_t*>(root) + sizeof(SdtHeader);
     const size_t count = (root->length - sizeof(SdtHeader)) / entry_size;
     for (size_t i = 0; i < count; ++i) {
-        const uint64_t phys = use_xsdt ? read<uint64_t>(entries + i * 8) : read<uint32_t>(entries + i * 4);
+        const uint64_t phys = use_xsdt ? tern::load_unaligned<uint64_t>(entries + i * 8) : tern::load_unaligned<uint32_t>(entries + i * 4);
         const auto* header = static_cast<const SdtHeader*>(map(phys, sizeof(SdtHeader)));
         if (header == nullptr || !same(header->signature, "APIC", 4))
             continue;
