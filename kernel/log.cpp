@@ -4,6 +4,8 @@
 
 #include "arch/clock.hpp"
 #include "arch/cpu.hpp"
+#include "arch/interrupts.hpp"
+#include "arch/lapic.hpp"
 #include "arch/percpu.hpp"
 #include "arch/serial.hpp"
 #include "base/format.hpp"
@@ -82,6 +84,7 @@ void panic(const char* fmt, ...)
     tern::vformat_to(message, sizeof(message), fmt, args);
     va_end(args);
     log("PANIC on cpu %u: %s", arch::current_cpu_index(), message);
+    arch::lapic::send_ipi_to_others(arch::vector::ipi_halt);
     stop_after_fault();
 }
 

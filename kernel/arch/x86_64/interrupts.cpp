@@ -113,6 +113,7 @@ void init_idt()
     set_gate(8, ist::double_fault);
     set_gate(2, ist::nmi);
     set_gate(18, ist::machine_check);
+    set_interrupt_handler(vector::ipi_halt, [](InterruptFrame&) { halt_forever(); });
 }
 
 void load_idt()

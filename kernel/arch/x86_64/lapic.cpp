@@ -32,6 +32,7 @@ constexpr uint32_t icr_pending = 1u << 12;
 constexpr uint32_t icr_level_assert = 1u << 14;
 constexpr uint32_t icr_init = 5u << 8;
 constexpr uint32_t icr_startup = 6u << 8;
+constexpr uint32_t icr_all_but_self = 3u << 18;
 constexpr uint32_t divide_by_16 = 0x3;
 
 volatile uint32_t* g_registers = nullptr;
@@ -74,6 +75,12 @@ void eoi() { write(reg_eoi, 0); }
 void send_init(uint32_t apic_id) { send(apic_id, icr_init | icr_level_assert); }
 void send_startup(uint32_t apic_id, uint8_t start_page) { send(apic_id, icr_startup | start_page); }
 void send_ipi(uint32_t apic_id, uint8_t vector) { send(apic_id, vector); }
+
+void send_ipi_to_others(uint8_t vector)
+{
+    if (g_registers != nullptr)
+        send(0, icr_all_but_self | vector);
+}
 
 void calibrate_timer()
 {

@@ -24,6 +24,7 @@ constexpr uint8_t legacy_pic_base = 0x20; // masked; only spurious IRQs land her
 constexpr uint8_t lapic_timer = 0x30;
 constexpr uint8_t device_base = 0x40;     // IOAPIC-routed device interrupts
 constexpr uint8_t ipi_wakeup = 0xF0;
+constexpr uint8_t ipi_halt = 0xF1; // panic: every other core stops
 constexpr uint8_t spurious = 0xFF;
 } // namespace vector
 

@@ -18,6 +18,8 @@ void eoi();
 void send_init(uint32_t apic_id);
 void send_startup(uint32_t apic_id, uint8_t start_page);
 void send_ipi(uint32_t apic_id, uint8_t vector);
+// Sends `vector` to every core but the caller (no-op before the LAPIC is set up).
+void send_ipi_to_others(uint8_t vector);
 
 // Measures the timer's input clock against the PIT (boot core, once).
 void calibrate_timer();
