@@ -67,6 +67,12 @@ void vlog(const char* fmt, va_list args)
     sink.write("\n", 1);
 }
 
+void console_write_raw(const char* text, size_t length)
+{
+    ConsoleLock lock;
+    arch::serial::write(text, length);
+}
+
 void log(const char* fmt, ...)
 {
     va_list args;

@@ -13,11 +13,16 @@
 #include "arch/smp.hpp"
 #include "boot/multiboot2.hpp"
 #include "cmdline.hpp"
+#include "console.hpp"
 #include "kernel.hpp"
 #include "log.hpp"
 #include "mm/memory.hpp"
+#include "proc/lifecycle.hpp"
+#include "proc/scheduler.hpp"
 #include "selftest.hpp"
 #include "test_mode.hpp"
+
+extern "C" char boot_stack_top[];
 
 namespace kernel {
 namespace {
@@ -43,14 +48,10 @@ uint64_t allocate_stack(uint64_t bytes)
     return reinterpret_cast<uint64_t>(arch::phys_to_virt(frames.value())) + bytes;
 }
 
-void on_timer(arch::InterruptFrame&) { arch::current_cpu().timer_ticks.fetch_add(1, std::memory_order_relaxed); }
-
-[[noreturn]] void idle()
+void on_timer(arch::InterruptFrame&)
 {
-    for (;;) {
-        arch::enable_interrupts();
-        arch::halt();
-    }
+    arch::current_cpu().timer_ticks.fetch_add(1, std::memory_order_relaxed);
+    scheduler_tick();
 }
 
 [[noreturn]] void ap_main(arch::Cpu& cpu)
@@ -58,7 +59,7 @@ void on_timer(arch::InterruptFrame&) { arch::current_cpu().timer_ticks.fetch_add
     arch::lapic::start_periodic_timer(timer_hz);
     cpu.online.store(true, std::memory_order_release);
     log("cpu %u online (apic %u)", cpu.index, cpu.apic_id);
-    idle();
+    scheduler_run_idle(cpu.index);
 }
 
 TestMode parse_test_mode(const char* cmdline)
@@ -149,9 +150,14 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
         panic("memory setup failed: %s", tern::error_name(memory_ready.error()));
 
     arch::Cpu& boot_cpu = arch::cpu(0);
+    boot_cpu.kernel_stack_top = reinterpret_cast<uint64_t>(boot_stack_top);
     auto madt_read = arch::acpi::read_madt(g_boot_info.rsdp, g_boot_info.rsdp_length, map_acpi, g_madt);
     if (!madt_read.ok())
         panic("ACPI MADT unusable: %s", tern::error_name(madt_read.error()));
+    arch::acpi::PowerOff power_off_info;
+    if (auto found = arch::acpi::read_power_off(g_boot_info.rsdp, g_boot_info.rsdp_length, map_acpi, power_off_info);
+        !found.ok())
+        log("acpi: no S5 information (%s); poweroff will only halt", tern::error_name(found.error()));
     arch::lapic::set_base(map_mmio_page(g_madt.lapic_address));
     boot_cpu.apic_id = arch::lapic::id();
     if (!arch::smp::init_this_cpu(boot_cpu, allocate_stack))
@@ -202,6 +208,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     case TestMode::none:
         break;
     }
+    console_init();
+    start_processes();
     log("tern: ready");
-    idle();
+    scheduler_run_idle(0);
 }

@@ -1,5 +1,6 @@
 #include "test_mode.hpp"
 
+#include "arch/acpi.hpp"
 #include "arch/cpu.hpp"
 
 namespace kernel {
@@ -19,6 +20,13 @@ void exit_qemu(ExitCode code)
     if (g_mode == TestMode::none)
         return;
     arch::outl(isa_debug_exit_port, static_cast<uint32_t>(code));
+}
+
+void power_off()
+{
+    exit_qemu(ExitCode::success);
+    arch::acpi::power_off();
+    arch::halt_forever();
 }
 
 void stop_after_fault()

@@ -27,6 +27,9 @@ void set_test_mode(TestMode mode);
 // Leaves QEMU with `code` in a test mode; in normal mode it does nothing and returns.
 void exit_qemu(ExitCode code);
 
+// Switches the machine off (ACPI S5); in a test mode, leaves QEMU with success.
+[[noreturn]] void power_off();
+
 // After an unrecoverable kernel fault: exit QEMU (test mode) or halt this core.
 [[noreturn]] void stop_after_fault();
 

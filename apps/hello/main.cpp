@@ -1,16 +1,23 @@
-// The smallest ring-3 program: proves the user toolchain (start-up code,
-// static constructors, linker script) and rides in the ISO as a boot module.
-// It runs once the kernel can start processes.
+// The smallest ring-3 program: proves the user runtime (start-up code, argv,
+// static constructors, console output) and rides in the ISO as a
+// boot module. Prints its command line, e.g.
+//   hello from ring 3: hello core=1
+#include "runtime/print.hpp"
+
 namespace {
 struct Greeting {
     const char* text;
-    Greeting() : text("hello from ring 3") {}
+    Greeting() : text("hello from ring 3:") {}
 };
 Greeting g_greeting; // exercises the static-constructor path
 } // namespace
 
-int main()
+int main(int argc, char** argv)
 {
-    volatile const char* text = g_greeting.text;
-    return text[0] == 'h' ? 0 : 1;
+    tern::PrintBuffer line; // one console_write for the whole line
+    line.append("%s", g_greeting.text);
+    for (int i = 0; i < argc; ++i)
+        line.append(" %s", argv[i]);
+    line.append("\n");
+    return 0;
 }

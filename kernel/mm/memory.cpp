@@ -186,6 +186,15 @@ tern::Result<void> init(const multiboot2::BootInfo& info, uint64_t info_phys)
         return root.error();
     __builtin_memset(arch::phys_to_virt(root.value()), 0, page_size);
     g_tables = arch::PageTableBuilder(g_table_memory, root.value());
+    // Every kernel-half PML4 entry exists from now on, so a process's tables
+    // can copy the kernel half once and still see every later kernel mapping.
+    auto* root_table = arch::phys_to_ptr<uint64_t>(root.value());
+    for (int i = 256; i < 512; ++i) {
+        auto table = g_table_memory.allocate_table();
+        if (!table.ok())
+            return table.error();
+        root_table[i] = table.value() | pte::present | pte::writable;
+    }
 
     const uint64_t nx = g_efer_features != 0 ? pte::no_execute : 0;
     for (size_t i = 0; i < info.region_count; ++i) {

@@ -2,8 +2,7 @@
 #   tern_kernel_flags  freestanding ring-0 code (the kernel)
 #   tern_user_flags    freestanding ring-3 programs (servers, drivers, apps)
 #   tern_host_flags    host unit tests, with AddressSanitizer and UBSan
-# and tern_add_user_program(), which builds a ring-3 program and adds it to
-# the boot image as a GRUB module.
+# and tern_add_user_program(), which builds a ring-3 program.
 
 set(TERN_FREESTANDING_CXX_FLAGS
     -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables
@@ -33,11 +32,10 @@ target_compile_options(tern_host_flags INTERFACE -fsanitize=address,undefined -f
 target_link_options(tern_host_flags INTERFACE -fsanitize=address,undefined)
 
 # tern_add_user_program(NAME SOURCES...): NAME.elf, a static ring-3 ELF64
-# linked at 0x400000, listed as a boot module `NAME` in the ISO.
+# linked at 0x400000. boot/modules.txt decides which programs boot, and how.
 function(tern_add_user_program name)
   add_executable(${name}.elf ${ARGN})
   target_link_libraries(${name}.elf PRIVATE tern_runtime tern_user_flags gcc)
   set_target_properties(${name}.elf PROPERTIES LINK_DEPENDS ${CMAKE_SOURCE_DIR}/lib/runtime/user.ld
       POSITION_INDEPENDENT_CODE OFF)
-  set_property(GLOBAL APPEND PROPERTY TERN_BOOT_MODULES ${name})
 endfunction()

@@ -1,5 +1,6 @@
 #include "arch/acpi.hpp"
 
+#include "arch/cpu.hpp"
 #include "base/bytes.hpp"
 
 namespace arch::acpi {
@@ -127,9 +128,12 @@ tern::Result<void> parse_madt(const SdtHeader* table, Madt& out)
 
 } // namespace
 
-tern::Result<void> read_madt(const void* rsdp_copy, size_t rsdp_length, PhysicalMapper map, Madt& out)
+namespace {
+
+// Finds the first table with `signature` below the RSDP; nullptr if none.
+tern::Result<const SdtHeader*> find_table(const void* rsdp_copy, size_t rsdp_length, PhysicalMapper map,
+                                          const char* signature)
 {
-    out = Madt{};
     if (rsdp_copy == nullptr || rsdp_length < 20)
         return tern::Error::not_found;
     Rsdp rsdp{};
@@ -148,16 +152,95 @@ tern::Result<void> read_madt(const void* rsdp_copy, size_t rsdp_length, Physical
     const auto* entries = reinterpret_cast<const uint8_t*>(root) + sizeof(SdtHeader);
     const size_t count = (root->length - sizeof(SdtHeader)) / entry_size;
     for (size_t i = 0; i < count; ++i) {
-        const uint64_t phys = use_xsdt ? tern::load_unaligned<uint64_t>(entries + i * 8) : tern::load_unaligned<uint32_t>(entries + i * 4);
+        const uint64_t phys =
+            use_xsdt ? tern::load_unaligned<uint64_t>(entries + i * 8) : tern::load_unaligned<uint32_t>(entries + i * 4);
         const auto* header = static_cast<const SdtHeader*>(map(phys, sizeof(SdtHeader)));
-        if (header == nullptr || !same(header->signature, "APIC", 4))
+        if (header == nullptr || !same(header->signature, signature, 4))
             continue;
-        const SdtHeader* madt = map_table(phys, map);
-        if (madt == nullptr)
+        const SdtHeader* table = map_table(phys, map);
+        if (table == nullptr)
             return tern::Error::malformed;
-        return parse_madt(madt, out);
+        return table;
     }
     return tern::Error::not_found;
 }
 
+// An AML integer at `p` (BytePrefix/WordPrefix/ZeroOp/OneOp); false otherwise.
+bool aml_small_integer(const uint8_t* p, const uint8_t* end, uint8_t& value, size_t& used)
+{
+    if (p >= end)
+        return false;
+    switch (p[0]) {
+    case 0x00: value = 0; used = 1; return true; // ZeroOp
+    case 0x01: value = 1; used = 1; return true; // OneOp
+    case 0x0A: // BytePrefix
+        if (p + 1 >= end)
+            return false;
+        value = p[1];
+        used = 2;
+        return true;
+    default: return false;
+    }
+}
+
+PowerOff g_power_off;
+
+} // namespace
+
+tern::Result<void> read_madt(const void* rsdp_copy, size_t rsdp_length, PhysicalMapper map, Madt& out)
+{
+    out = Madt{};
+    auto madt = find_table(rsdp_copy, rsdp_length, map, "APIC");
+    if (!madt.ok())
+        return madt.error();
+    return parse_madt(madt.value(), out);
+}
+
+tern::Result<void> read_power_off(const void* rsdp_copy, size_t rsdp_length, PhysicalMapper map, PowerOff& out)
+{
+    out = PowerOff{};
+    auto fadt_found = find_table(rsdp_copy, rsdp_length, map, "FACP");
+    if (!fadt_found.ok())
+        return fadt_found.error();
+    const auto* fadt = reinterpret_cast<const uint8_t*>(fadt_found.value());
+    const uint32_t fadt_length = fadt_found.value()->length;
+    if (fadt_length < 72)
+        return tern::Error::malformed;
+    const uint32_t dsdt_phys = tern::load_unaligned<uint32_t>(fadt + 40);
+    out.pm1a_control = static_cast<uint16_t>(tern::load_unaligned<uint32_t>(fadt + 64));
+    out.pm1b_control = static_cast<uint16_t>(tern::load_unaligned<uint32_t>(fadt + 68));
+    const SdtHeader* dsdt = map_table(dsdt_phys, map);
+    if (dsdt == nullptr || !same(dsdt->signature, "DSDT", 4) || out.pm1a_control == 0)
+        return tern::Error::malformed;
+
+    // Look for the AML of `Name (_S5, Package () { SLP_TYPa, SLP_TYPb, ... })`.
+    const auto* aml = reinterpret_cast<const uint8_t*>(dsdt);
+    const uint8_t* end = aml + dsdt->length;
+    for (const uint8_t* p = aml + sizeof(SdtHeader); p + 8 < end; ++p) {
+        if (!same(reinterpret_cast<const char*>(p), "_S5_", 4) || p[4] != 0x12) // PackageOp
+            continue;
+        const uint8_t* q = p + 5;
+        q += ((q[0] >> 6) & 3) + 1; // PkgLength: lead byte plus 0..3 more
+        q += 1;                     // NumElements
+        size_t used = 0;
+        if (!aml_small_integer(q, end, out.sleep_type_a, used))
+            return tern::Error::malformed;
+        q += used;
+        if (!aml_small_integer(q, end, out.sleep_type_b, used))
+            out.sleep_type_b = 0;
+        g_power_off = out;
+        return {};
+    }
+    return tern::Error::not_found;
+}
+
+void power_off()
+{
+    if (g_power_off.pm1a_control == 0)
+        return;
+    constexpr uint16_t sleep_enable = 1u << 13;
+    outw(g_power_off.pm1a_control, static_cast<uint16_t>((g_power_off.sleep_type_a << 10) | sleep_enable));
+    if (g_power_off.pm1b_control != 0)
+        outw(g_power_off.pm1b_control, static_cast<uint16_t>((g_power_off.sleep_type_b << 10) | sleep_enable));
+}
 } // namespace arch::acpi

@@ -5,6 +5,7 @@
 #include "arch/lapic.hpp"
 #include "arch/percpu.hpp"
 #include "log.hpp"
+#include "proc/lifecycle.hpp"
 #include "test_mode.hpp"
 
 extern "C" char interrupt_stubs[];
@@ -129,9 +130,13 @@ void set_interrupt_handler(uint8_t vector, InterruptHandler handler) { g_handler
 extern "C" void interrupt_dispatch(arch::InterruptFrame* frame)
 {
     using namespace arch;
+    const bool from_user = (frame->cs & 3) != 0;
     if (frame->vector < 32) {
-        // Nothing in the kernel recovers from its own exceptions yet: report
-        // and stop this core (user-mode faults become process faults later).
+        // NMIs, double faults and machine checks are the machine's problem, not the process's.
+        const bool process_fault = frame->vector != 2 && frame->vector != 8 && frame->vector != 18;
+        if (from_user && process_fault)
+            kernel::user_exception(*frame); // ends that process, never returns
+        // The kernel does not recover from its own exceptions: report and stop this core.
         report_exception(*frame);
         kernel::log("cpu %u halted after the exception", current_cpu_index());
         kernel::stop_after_fault();
@@ -148,4 +153,6 @@ extern "C" void interrupt_dispatch(arch::InterruptFrame* frame)
             return;
     }
     lapic::eoi();
+    if (from_user)
+        kernel::interrupted_user_mode(*frame);
 }

@@ -110,6 +110,16 @@ int route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id)
     return static_cast<int>(gsi);
 }
 
+int route_pci_irq(uint8_t line, uint8_t vector, uint32_t apic_id)
+{
+    Controller* c = controller_for(line);
+    if (c == nullptr)
+        return -1;
+    write_entry(*c, line - c->gsi_base,
+                vector | entry_level | entry_active_low | (static_cast<uint64_t>(apic_id) << 56));
+    return line;
+}
+
 void mask_gsi(uint32_t gsi)
 {
     if (Controller* c = controller_for(gsi))

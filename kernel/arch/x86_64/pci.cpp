@@ -32,6 +32,13 @@ uint32_t read32(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset)
     return inl(config_data);
 }
 
+void write32(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset, uint32_t value)
+{
+    outl(config_address, (1u << 31) | (uint32_t{bus} << 16) | (uint32_t{device} << 11) | (uint32_t{function} << 8) |
+                             (offset & 0xFC));
+    outl(config_data, value);
+}
+
 size_t scan(Function* out, size_t max)
 {
     size_t found = 0;

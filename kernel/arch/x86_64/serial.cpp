@@ -15,6 +15,7 @@ enum Register : uint16_t {
     line_status = 5,
 };
 constexpr uint8_t line_status_transmit_empty = 0x20;
+constexpr uint8_t line_status_data_ready = 0x01;
 
 void put(char c)
 {
@@ -38,6 +39,20 @@ void init()
     outb(com1 + line_control, 0x03); // 8N1
     outb(com1 + fifo_control, 0xC7); // FIFO on, cleared, 14-byte threshold
     outb(com1 + modem_control, 0x03);
+}
+
+void enable_receive_interrupt()
+{
+    outb(com1 + modem_control, 0x0B); // OUT2 gates the UART's interrupt line
+    outb(com1 + interrupt_enable, 0x01);
+}
+
+bool read_byte(uint8_t& byte)
+{
+    if ((inb(com1 + line_status) & line_status_data_ready) == 0)
+        return false;
+    byte = inb(com1 + data);
+    return true;
 }
 
 void write(const char* text, size_t length)

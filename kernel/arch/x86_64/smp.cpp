@@ -2,6 +2,7 @@
 
 #include "arch/clock.hpp"
 #include "arch/cpu.hpp"
+#include "arch/cpu_setup.hpp"
 #include "arch/interrupts.hpp"
 #include "arch/lapic.hpp"
 #include "arch/memory_layout.hpp"
@@ -75,6 +76,7 @@ bool init_this_cpu(Cpu& cpu, uint64_t (*allocate_stack)(uint64_t bytes))
     load_descriptor_tables(cpu.tables, ist_tops, ist::count);
     load_idt();
     lapic::init_this_cpu();
+    enable_user_mode_support();
     return true;
 }
 

@@ -46,4 +46,16 @@ using PhysicalMapper = const void* (*)(uint64_t phys, size_t length);
 
 tern::Result<void> read_madt(const void* rsdp, size_t rsdp_length, PhysicalMapper map, Madt& out);
 
+// How to switch the machine off (ACPI S5): the PM1a control port and the
+// sleep type from the DSDT's \_S5 package.
+struct PowerOff {
+    uint16_t pm1a_control = 0;
+    uint16_t pm1b_control = 0;
+    uint8_t sleep_type_a = 0;
+    uint8_t sleep_type_b = 0;
+};
+tern::Result<void> read_power_off(const void* rsdp, size_t rsdp_length, PhysicalMapper map, PowerOff& out);
+// Enters S5 with what read_power_off found (kept from the last successful call).
+void power_off();
+
 } // namespace arch::acpi

@@ -25,6 +25,8 @@ constexpr uint8_t lapic_timer = 0x30;
 constexpr uint8_t device_base = 0x40;     // IOAPIC-routed device interrupts
 constexpr uint8_t ipi_wakeup = 0xF0;
 constexpr uint8_t ipi_halt = 0xF1; // panic: every other core stops
+constexpr uint8_t ipi_tlb = 0xF2;  // reload CR3 (after unmapping)
+constexpr uint64_t syscall = 0x100; // InterruptFrame::vector of a SYSCALL entry
 constexpr uint8_t spurious = 0xFF;
 } // namespace vector
 

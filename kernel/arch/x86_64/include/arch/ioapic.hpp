@@ -17,6 +17,8 @@ uint32_t init(const acpi::Madt& madt, MmioMapper map);
 // `vector` on the core with `apic_id`, and unmasks it. Returns the GSI used,
 // or -1 if no IOAPIC serves it.
 int route_isa_irq(uint8_t irq, uint8_t vector, uint32_t apic_id);
+// Routes a PCI interrupt line (level-triggered, active low) to `vector`.
+int route_pci_irq(uint8_t line, uint8_t vector, uint32_t apic_id);
 void mask_gsi(uint32_t gsi);
 
 } // namespace arch::ioapic

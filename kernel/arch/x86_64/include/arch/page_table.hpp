@@ -17,10 +17,11 @@ constexpr uint64_t write_through = 1ull << 3;
 constexpr uint64_t cache_disable = 1ull << 4;
 constexpr uint64_t huge = 1ull << 7; // 2 MiB page in a page directory
 constexpr uint64_t global = 1ull << 8;
+constexpr uint64_t software = 7ull << 9; // bits the CPU ignores, free for the kernel
 constexpr uint64_t no_execute = 1ull << 63;
 constexpr uint64_t address_mask = 0x000FFFFFFFFFF000ull;
 // The flags a caller may ask for (the rest is managed by the builder).
-constexpr uint64_t mapping_flags = writable | user | write_through | cache_disable | global | no_execute;
+constexpr uint64_t mapping_flags = writable | user | write_through | cache_disable | global | software | no_execute;
 } // namespace pte
 
 class TableMemory {

@@ -14,6 +14,7 @@ struct Function {
 };
 
 uint32_t read32(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset);
+void write32(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset, uint32_t value);
 
 // Fills up to `max` functions; returns how many exist (may exceed `max`).
 size_t scan(Function* out, size_t max);

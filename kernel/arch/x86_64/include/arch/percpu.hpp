@@ -12,14 +12,20 @@ namespace arch {
 constexpr unsigned max_cpus = 64;
 
 struct Cpu {
-    Cpu* self; // gs:0, must stay first
-    uint32_t index; // gs:8, 0 is the boot core
+    // The first fields are read by assembly through GS (offsets fixed below).
+    Cpu* self;                 // gs:0
+    uint32_t index;            // gs:8, 0 is the boot core
     uint32_t apic_id;
+    uint64_t syscall_stack;    // gs:16, kernel stack top of the running thread (SYSCALL entry)
+    uint64_t user_rsp_scratch; // gs:24, user RSP while SYSCALL entry switches stacks
+
     DescriptorTables tables;
-    uint64_t kernel_stack_top;
+    uint64_t kernel_stack_top; // the core's boot/idle stack
     std::atomic<uint64_t> timer_ticks;
     std::atomic<bool> online;
 };
+static_assert(__builtin_offsetof(Cpu, syscall_stack) == 16);
+static_assert(__builtin_offsetof(Cpu, user_rsp_scratch) == 24);
 
 Cpu& cpu(unsigned index);
 // Cores that are online (or, during bring-up, being started).

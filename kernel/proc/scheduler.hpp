@@ -1,0 +1,60 @@
+// The scheduler: one run queue per core, round-robin with a time slice of one
+// timer tick, blocking and waking across cores with IPIs, and an idle thread
+// per core that sleeps in HLT.
+//
+// Locking: all process, IPC and scheduler state is guarded by one kernel lock
+// (`kernel_lock()`), taken with interrupts off on every entry from user mode
+// (system call, interrupt) and by the idle loop. System calls are short and the
+// fast path between servers does not enter the kernel at all (channels), so a
+// single lock keeps the kernel simple without costing the data path.
+#pragma once
+
+#include <cstdint>
+
+#include "proc/process.hpp"
+#include "sync/spinlock.hpp"
+
+namespace kernel {
+
+Spinlock& kernel_lock();
+
+struct CoreState {
+    Thread* current = nullptr;
+    Thread idle;
+    Process* ready_head = nullptr;
+    Process* ready_tail = nullptr;
+    unsigned ready_count = 0;
+    bool need_resched = false;
+    Thread* dead = nullptr;       // an exited thread whose stack is freed after the switch
+    uint64_t busy_ticks = 0;      // TSC ticks spent running processes
+    uint64_t online_tsc = 0;
+    uint64_t running_since_tsc = 0;
+};
+
+CoreState& core_state(unsigned core);
+
+// Per core, once, on the core's boot stack: that context becomes the idle
+// thread and never returns.
+[[noreturn]] void scheduler_run_idle(unsigned core);
+
+// Puts a blocked or new process on its core's run queue (waking that core).
+void make_ready(Process& process);
+// Blocks the current process until make_ready(); returns after it was woken.
+void block_current(Wait reason);
+// Gives up the CPU if anything else is ready (state stays runnable).
+void yield_current();
+// Picks the next thread on this core and switches to it (lock held).
+void schedule();
+// Called for every timer tick on every core (lock not held).
+void scheduler_tick();
+
+// The least loaded online core, for processes that name none.
+unsigned pick_core();
+// Makes sure no core still has stale TLB entries for `process` (after unmapping).
+void flush_tlb(const Process& process);
+
+// Saves the outgoing thread's FPU state and puts the incoming one's in place.
+void capture_clean_fpu_state();
+const uint8_t* clean_fpu_state();
+
+} // namespace kernel

@@ -1,0 +1,228 @@
+// rs, the reincarnation server: the first process. It starts every boot
+// module as a service, learns from the kernel of every exit and fault,
+// restarts services by their policy, pings those that asked for heartbeats
+// and restarts the ones that stop answering, and keeps the data store.
+#include "data_store.hpp"
+#include "runtime/print.hpp"
+#include "proto/rs.hpp"
+#include "service_table.hpp"
+#include "runtime/sys.hpp"
+
+namespace {
+
+namespace sys = tern::sys;
+using tern::print;
+
+rs::ServiceTable g_services;
+rs::DataStore g_store;
+sys::Endpoint g_self = 0;
+
+int64_t start(rs::Service& s)
+{
+    sys::SpawnRequest request{};
+    request.module = s.module;
+    request.core = s.config.core;
+    request.privileges = s.config.privileges;
+    request.pci_device = s.config.pci_device;
+    request.restarts = s.restarts;
+    for (size_t i = 0; i < sizeof(request.name) - 1 && s.config.name[i] != '\0'; ++i)
+        request.name[i] = s.config.name[i];
+    const int64_t endpoint = sys::proc_spawn(request);
+    if (endpoint < 0) {
+        print("rs: cannot start '%s': %s\n", s.config.name, sys::error_name(endpoint));
+        s.endpoint = 0;
+        return endpoint;
+    }
+    s.endpoint = static_cast<sys::Endpoint>(endpoint);
+    s.ping_outstanding = false;
+    s.missed_pings = 0;
+    return endpoint;
+}
+
+void load_services()
+{
+    for (uint32_t i = 0;; ++i) {
+        sys::ModuleInfo info{};
+        if (sys::module_info(i, info) < 0)
+            break;
+        rs::ServiceConfig config;
+        const char* error;
+        if (!rs::parse_module_cmdline(info.cmdline, config, error)) {
+            print("rs: boot module %u '%s' ignored: %s\n", i, info.cmdline, error);
+            continue;
+        }
+        if (__builtin_strcmp(config.name, "rs") == 0)
+            continue;
+        if (g_services.add(config, i) == nullptr)
+            print("rs: too many services; '%s' ignored\n", config.name);
+    }
+    for (size_t i = 0; i < rs::ServiceTable::capacity; ++i) {
+        rs::Service* s = g_services.at(i);
+        if (s != nullptr && !s->config.manual_start)
+            (void)start(*s);
+    }
+}
+
+void rearm_heartbeat()
+{
+    (void)sys::alarm(g_services.heartbeat_period_ms());
+}
+
+void handle_kernel_events()
+{
+    sys::KernelEvent event;
+    while (sys::kernel_event(event) == 0) {
+        rs::Service* s = g_services.by_endpoint(event.endpoint);
+        if (s == nullptr)
+            continue; // not ours (or already replaced)
+        s->endpoint = 0;
+        switch (event.kind) {
+        case sys::EventKind::exited:
+            print("rs: '%s' exited with status %lu\n", s->config.name, event.status);
+            break;
+        case sys::EventKind::killed: print("rs: '%s' was killed\n", s->config.name); break;
+        case sys::EventKind::faulted:
+            print("rs: '%s' crashed (vector %u, address 0x%lx, rip 0x%lx)\n", s->config.name, event.vector,
+                  event.address, event.rip);
+            break;
+        }
+        const bool clean_exit = event.kind == sys::EventKind::exited && event.status == 0;
+        if (s->config.restart != rs::RestartPolicy::always || clean_exit)
+            continue;
+        ++s->restarts;
+        if (start(*s) >= 0) {
+            const uint64_t now = static_cast<uint64_t>(sys::uptime());
+            s->last_recovery_us = (now - event.time_ns) / 1000;
+            print("rs: restarted '%s' (restart %u) %lu us after it ended\n", s->config.name, s->restarts,
+                  s->last_recovery_us);
+        }
+    }
+    rearm_heartbeat();
+}
+
+void heartbeat()
+{
+    rs::Service* ping[rs::ServiceTable::capacity];
+    rs::Service* hung[rs::ServiceTable::capacity];
+    size_t ping_count, hung_count;
+    g_services.heartbeat_round(ping, ping_count, hung, hung_count);
+    for (size_t i = 0; i < hung_count; ++i) {
+        print("rs: '%s' missed 2 heartbeats: hung; restarting it\n", hung[i]->config.name);
+        (void)sys::proc_kill(hung[i]->endpoint); // its end comes back as a kernel event
+    }
+    for (size_t i = 0; i < ping_count; ++i)
+        (void)sys::notify(ping[i]->endpoint);
+    rearm_heartbeat();
+}
+
+// A request from a client, answered in place (words[0] = result).
+void serve(sys::Message& m)
+{
+    using tern::rs::Op;
+    char name[tern::rs::key_size + 1];
+    rs::Service* requester = g_services.by_endpoint(m.source);
+    const bool may_control =
+        requester != nullptr && (requester->config.privileges & sys::privilege::crash) != 0;
+    int64_t result = 0;
+    switch (static_cast<Op>(m.type)) {
+    case Op::ds_put: {
+        const auto* key = reinterpret_cast<const uint8_t(*)[tern::rs::key_size]>(&m.words[0]);
+        const auto* value = reinterpret_cast<const uint8_t(*)[tern::rs::value_size]>(&m.words[2]);
+        result = g_store.put(*key, *value) ? 0 : sys::error_code(sys::Error::no_memory);
+        break;
+    }
+    case Op::ds_get: {
+        const auto* key = reinterpret_cast<const uint8_t(*)[tern::rs::key_size]>(&m.words[0]);
+        auto* value = reinterpret_cast<uint8_t(*)[tern::rs::value_size]>(&m.words[2]);
+        uint8_t found[tern::rs::value_size];
+        if (g_store.get(*key, found))
+            __builtin_memcpy(*value, found, sizeof(found));
+        else
+            result = sys::error_code(sys::Error::not_found);
+        break;
+    }
+    case Op::lookup: {
+        tern::rs::get_name(m, name);
+        rs::Service* s = g_services.by_name(name);
+        if (s == nullptr || s->endpoint == 0)
+            result = sys::error_code(sys::Error::not_found);
+        else
+            m.words[1] = s->endpoint;
+        break;
+    }
+    case Op::start: {
+        tern::rs::get_name(m, name);
+        rs::Service* s = g_services.by_name(name);
+        if (!may_control)
+            result = sys::error_code(sys::Error::permission);
+        else if (s == nullptr)
+            result = sys::error_code(sys::Error::not_found);
+        else if (s->endpoint != 0)
+            result = sys::error_code(sys::Error::busy);
+        else {
+            if (m.words[2] != ~0ull)
+                s->config.core = static_cast<int32_t>(m.words[2]);
+            result = start(*s);
+            if (result >= 0) {
+                m.words[1] = static_cast<uint64_t>(result);
+                result = 0;
+            }
+        }
+        break;
+    }
+    case Op::crash:
+    case Op::kill: {
+        tern::rs::get_name(m, name);
+        rs::Service* s = g_services.by_name(name);
+        if (!may_control)
+            result = sys::error_code(sys::Error::permission);
+        else if (s == nullptr || s->endpoint == 0)
+            result = sys::error_code(sys::Error::not_found);
+        else if (static_cast<Op>(m.type) == Op::kill)
+            result = sys::proc_kill(s->endpoint);
+        else
+            result = sys::proc_crash(s->endpoint, static_cast<sys::CrashKind>(m.words[2]));
+        break;
+    }
+    case Op::status: {
+        rs::Service* s = g_services.at(m.words[0]);
+        if (s == nullptr) {
+            result = sys::error_code(sys::Error::not_found);
+            break;
+        }
+        m.words[1] = s->endpoint;
+        m.words[2] = s->restarts;
+        m.words[3] = s->last_recovery_us;
+        break;
+    }
+    default: result = sys::error_code(sys::Error::invalid_call); break;
+    }
+    m.words[0] = static_cast<uint64_t>(result);
+}
+
+} // namespace
+
+int main(int, char**)
+{
+    g_self = static_cast<sys::Endpoint>(sys::self());
+    print("rs: supervisor running as endpoint 0x%lx\n", g_self);
+    load_services();
+    rearm_heartbeat();
+    for (;;) {
+        sys::Message m{};
+        if (sys::receive(sys::endpoint::any, m) < 0)
+            continue;
+        if (m.type == sys::message_type::notify) {
+            if (m.source == sys::endpoint::kernel)
+                handle_kernel_events();
+            else if (m.source == sys::endpoint::clock)
+                heartbeat();
+            else if (rs::Service* s = g_services.by_endpoint(m.source))
+                g_services.pong(*s);
+            continue;
+        }
+        const sys::Endpoint client = m.source;
+        serve(m);
+        (void)sys::reply(client, m); // a client that stopped waiting is its own problem
+    }
+}

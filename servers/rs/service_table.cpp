@@ -1,0 +1,239 @@
+#include "service_table.hpp"
+
+namespace rs {
+namespace {
+
+bool starts_with(const char* text, const char* prefix, const char*& rest)
+{
+    size_t i = 0;
+    for (; prefix[i] != '\0'; ++i) {
+        if (text[i] != prefix[i])
+            return false;
+    }
+    rest = text + i;
+    return true;
+}
+
+// A decimal number up to the next space or the end.
+bool parse_number(const char* text, uint64_t& value, uint64_t max)
+{
+    value = 0;
+    if (*text < '0' || *text > '9')
+        return false;
+    for (; *text >= '0' && *text <= '9'; ++text) {
+        value = value * 10 + static_cast<uint64_t>(*text - '0');
+        if (value > max)
+            return false;
+    }
+    return *text == '\0' || *text == ' ';
+}
+
+bool word_is(const char* text, const char* word, const char*& rest)
+{
+    if (!starts_with(text, word, rest))
+        return false;
+    return *rest == '\0' || *rest == ' ' || *rest == ',';
+}
+
+bool parse_privileges(const char* text, uint64_t& out)
+{
+    struct Name {
+        const char* name;
+        uint64_t bit;
+    };
+    constexpr Name names[] = {{"spawn", sys::privilege::spawn},
+                              {"crash", sys::privilege::crash},
+                              {"devices", sys::privilege::devices},
+                              {"poweroff", sys::privilege::poweroff},
+                              {"console_read", sys::privilege::console_read}};
+    out = 0;
+    while (*text != '\0' && *text != ' ') {
+        bool known = false;
+        for (const Name& n : names) {
+            const char* rest;
+            if (word_is(text, n.name, rest)) {
+                out |= n.bit;
+                text = rest;
+                known = true;
+                break;
+            }
+        }
+        if (!known)
+            return false;
+        if (*text == ',')
+            ++text;
+    }
+    return true;
+}
+
+// "BB:DD.F" in hexadecimal, as lspci prints it.
+bool parse_pci(const char* text, uint32_t& out)
+{
+    uint32_t parts[3] = {};
+    const char separators[3] = {':', '.', ' '};
+    for (int p = 0; p < 3; ++p) {
+        int digits = 0;
+        for (;; ++text) {
+            const char c = *text;
+            uint32_t d;
+            if (c >= '0' && c <= '9')
+                d = static_cast<uint32_t>(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                d = static_cast<uint32_t>(c - 'a' + 10);
+            else
+                break;
+            parts[p] = parts[p] * 16 + d;
+            if (++digits > 2)
+                return false;
+        }
+        if (digits == 0 || (p < 2 ? *text != separators[p] : (*text != '\0' && *text != ' ')))
+            return false;
+        ++text;
+    }
+    if (parts[1] > 31 || parts[2] > 7)
+        return false;
+    out = (parts[0] << 8) | (parts[1] << 3) | parts[2];
+    return true;
+}
+
+} // namespace
+
+bool parse_module_cmdline(const char* cmdline, ServiceConfig& out, const char*& error)
+{
+    out = ServiceConfig{};
+    error = nullptr;
+    size_t n = 0;
+    while (cmdline[n] != '\0' && cmdline[n] != ' ') {
+        if (n + 1 >= sizeof(out.name)) {
+            error = "name longer than 16 characters";
+            return false;
+        }
+        out.name[n] = cmdline[n];
+        ++n;
+    }
+    if (n == 0) {
+        error = "empty command line";
+        return false;
+    }
+    const char* p = cmdline + n;
+    while (*p != '\0') {
+        while (*p == ' ')
+            ++p;
+        if (*p == '\0')
+            break;
+        const char* value;
+        uint64_t number;
+        if (starts_with(p, "core=", value)) {
+            if (!parse_number(value, number, 255)) {
+                error = "core= needs a core number";
+                return false;
+            }
+            out.core = static_cast<int32_t>(number);
+        } else if (starts_with(p, "priv=", value)) {
+            if (!parse_privileges(value, out.privileges)) {
+                error = "priv= takes spawn,crash,devices,poweroff,console_read";
+                return false;
+            }
+        } else if (starts_with(p, "restart=", value)) {
+            const char* rest;
+            if (word_is(value, "always", rest))
+                out.restart = RestartPolicy::always;
+            else if (word_is(value, "never", rest))
+                out.restart = RestartPolicy::never;
+            else {
+                error = "restart= takes always or never";
+                return false;
+            }
+        } else if (starts_with(p, "heartbeat=", value)) {
+            if (!parse_number(value, number, 60000) || number < 10) {
+                error = "heartbeat= takes milliseconds (10..60000)";
+                return false;
+            }
+            out.heartbeat_ms = static_cast<uint32_t>(number);
+        } else if (starts_with(p, "start=", value)) {
+            const char* rest;
+            if (!word_is(value, "manual", rest)) {
+                error = "start= takes manual";
+                return false;
+            }
+            out.manual_start = true;
+        } else if (starts_with(p, "pci=", value)) {
+            if (!parse_pci(value, out.pci_device)) {
+                error = "pci= takes BB:DD.F (hexadecimal)";
+                return false;
+            }
+        }
+        // Anything else is the program's own option.
+        while (*p != '\0' && *p != ' ')
+            ++p;
+    }
+    return true;
+}
+
+Service* ServiceTable::add(const ServiceConfig& config, uint32_t module)
+{
+    for (Service& s : m_services) {
+        if (!s.in_use) {
+            s = Service{};
+            s.config = config;
+            s.module = module;
+            s.in_use = true;
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+Service* ServiceTable::by_name(const char* name)
+{
+    for (Service& s : m_services) {
+        if (!s.in_use)
+            continue;
+        size_t i = 0;
+        while (i < sizeof(s.config.name) && s.config.name[i] != '\0' && s.config.name[i] == name[i])
+            ++i;
+        if (s.config.name[i] == '\0' && name[i] == '\0')
+            return &s;
+    }
+    return nullptr;
+}
+
+Service* ServiceTable::by_endpoint(sys::Endpoint endpoint)
+{
+    if (endpoint == 0)
+        return nullptr;
+    for (Service& s : m_services) {
+        if (s.in_use && s.endpoint == endpoint)
+            return &s;
+    }
+    return nullptr;
+}
+
+uint32_t ServiceTable::heartbeat_period_ms() const
+{
+    uint32_t period = 0;
+    for (const Service& s : m_services) {
+        if (s.in_use && s.endpoint != 0 && s.config.heartbeat_ms != 0 &&
+            (period == 0 || s.config.heartbeat_ms < period))
+            period = s.config.heartbeat_ms;
+    }
+    return period;
+}
+
+void ServiceTable::heartbeat_round(Service** ping, size_t& ping_count, Service** hung, size_t& hung_count)
+{
+    ping_count = 0;
+    hung_count = 0;
+    for (Service& s : m_services) {
+        if (!s.in_use || s.endpoint == 0 || s.config.heartbeat_ms == 0)
+            continue;
+        if (s.ping_outstanding && ++s.missed_pings >= 2) {
+            hung[hung_count++] = &s;
+            continue;
+        }
+        s.ping_outstanding = true;
+        ping[ping_count++] = &s;
+    }
+}
+
+} // namespace rs
