@@ -23,7 +23,7 @@ Process* g_reader = nullptr;
 
 void on_serial_interrupt(arch::InterruptFrame&)
 {
-    SpinlockGuard guard(kernel_lock());
+    KernelLockGuard guard;
     uint8_t byte;
     while (arch::serial::read_byte(byte)) {
         if (g_count < buffer_size) {

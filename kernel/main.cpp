@@ -71,7 +71,9 @@ TestMode parse_test_mode(const char* cmdline)
         return TestMode::selftest;
     if (__builtin_strcmp(value, "pagefault") == 0)
         return TestMode::pagefault;
-    log("warning: unknown test mode '%s' ignored (known: selftest, pagefault)", value);
+    if (__builtin_strcmp(value, "processes") == 0)
+        return TestMode::processes;
+    log("warning: unknown test mode '%s' ignored (known: selftest, pagefault, processes)", value);
     return TestMode::none;
 }
 
@@ -206,6 +208,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
         break;
     }
     case TestMode::none:
+    case TestMode::processes:
         break;
     }
     console_init();

@@ -12,6 +12,7 @@
 #include "proc/devices.hpp"
 #include "proc/ipc.hpp"
 #include "proc/lifecycle.hpp"
+#include "proc/privileges.hpp"
 #include "proc/scheduler.hpp"
 #include "proc/shared_memory.hpp"
 #include "test_mode.hpp"
@@ -24,8 +25,6 @@ using sys::Error;
 using sys::error_code;
 
 constexpr uint64_t max_map = 1ull << 30;
-
-bool has(const Process& p, uint64_t privilege) { return (p.privileges & privilege) != 0; }
 
 int64_t sys_mem_map(Process& me, uint64_t size, uint64_t flags)
 {
@@ -68,8 +67,6 @@ int64_t sys_alarm(Process& me, uint64_t milliseconds)
 
 int64_t sys_proc_spawn(Process& me, uint64_t user_request)
 {
-    if (!has(me, sys::privilege::spawn))
-        return error_code(Error::permission);
     sys::SpawnRequest request;
     if (!me.space.copy_in(&request, user_request, sizeof(request)))
         return error_code(Error::bad_address);
@@ -77,10 +74,8 @@ int64_t sys_proc_spawn(Process& me, uint64_t user_request)
     return spawn(request, me.privileges);
 }
 
-int64_t sys_proc_kill(Process& me, sys::Endpoint target, bool crash, uint64_t kind)
+int64_t sys_proc_kill(sys::Endpoint target, bool crash, uint64_t kind)
 {
-    if (!has(me, crash ? sys::privilege::crash : sys::privilege::spawn))
-        return error_code(Error::permission);
     if (crash && kind > static_cast<uint64_t>(sys::CrashKind::hang))
         return error_code(Error::invalid_argument);
     Process* p = process_for(target);
@@ -133,8 +128,6 @@ int64_t sys_cpu_info(Process& me, uint64_t core, uint64_t user_info)
 
 int64_t sys_module_info(Process& me, uint64_t index, uint64_t user_info)
 {
-    if (!has(me, sys::privilege::spawn))
-        return error_code(Error::permission);
     const char* cmdline;
     uint64_t size;
     if (!module_cmdline(index, cmdline, size))
@@ -148,8 +141,6 @@ int64_t sys_module_info(Process& me, uint64_t index, uint64_t user_info)
 
 int64_t sys_kernel_event(Process& me, uint64_t user_event)
 {
-    if (!has(me, sys::privilege::spawn))
-        return error_code(Error::permission);
     sys::KernelEvent probe{};
     if (!me.space.copy_out(user_event, &probe, sizeof(probe)))
         return error_code(Error::bad_address);
@@ -162,11 +153,10 @@ int64_t sys_kernel_event(Process& me, uint64_t user_event)
 
 int64_t sys_abort(Process& me, uint64_t user_text, uint64_t length, const arch::InterruptFrame& frame)
 {
-    char text[160];
+    char text[160] = "(message unreadable)";
     const size_t n = length < sizeof(text) - 1 ? static_cast<size_t>(length) : sizeof(text) - 1;
-    if (!me.space.copy_in(text, user_text, n))
-        text[0] = '\0', (void)0;
-    text[n] = '\0';
+    if (me.space.copy_in(text, user_text, n))
+        text[n] = '\0';
     log("process '%s' aborted: %s", me.name, text);
     exit_current(sys::EventKind::faulted, 0, &frame);
 }
@@ -174,7 +164,10 @@ int64_t sys_abort(Process& me, uint64_t user_text, uint64_t length, const arch::
 int64_t dispatch(Process& me, arch::InterruptFrame& f)
 {
     const uint64_t a0 = f.rdi, a1 = f.rsi, a2 = f.rdx;
-    switch (static_cast<Call>(f.rax)) {
+    const auto call = static_cast<Call>(f.rax);
+    if (!privileges::may_call(me.privileges, call))
+        return error_code(Error::permission);
+    switch (call) {
     case Call::exit: exit_current(sys::EventKind::exited, a0, nullptr);
     case Call::yield: yield_current(); return 0;
     case Call::self: return static_cast<int64_t>(me.endpoint());
@@ -182,8 +175,7 @@ int64_t dispatch(Process& me, arch::InterruptFrame& f)
     case Call::uptime: return static_cast<int64_t>(arch::clock::uptime_ns());
     case Call::abort: return sys_abort(me, a0, a1, f);
     case Call::console_write: return console_write(me, a0, a1);
-    case Call::console_read:
-        return has(me, sys::privilege::console_read) ? console_read(me, a0, a1) : error_code(Error::permission);
+    case Call::console_read: return console_read(me, a0, a1);
     case Call::ipc_send: return ipc_send(me, a0, a1, false);
     case Call::ipc_receive: return ipc_receive(me, a0, a1);
     case Call::ipc_call: return ipc_call(me, a0, a1);
@@ -200,15 +192,12 @@ int64_t dispatch(Process& me, arch::InterruptFrame& f)
     case Call::mmio_map: return mmio_map(me, a0, a1);
     case Call::irq_attach: return irq_attach(me, a0);
     case Call::proc_spawn: return sys_proc_spawn(me, a0);
-    case Call::proc_kill: return sys_proc_kill(me, a0, false, 0);
-    case Call::proc_crash: return sys_proc_kill(me, a0, true, a1);
+    case Call::proc_kill: return sys_proc_kill(a0, false, 0);
+    case Call::proc_crash: return sys_proc_kill(a0, true, a1);
     case Call::proc_info: return sys_proc_info(me, a0, a1);
     case Call::module_info: return sys_module_info(me, a0, a1);
     case Call::cpu_info: return sys_cpu_info(me, a0, a1);
-    case Call::poweroff:
-        if (!has(me, sys::privilege::poweroff))
-            return error_code(Error::permission);
-        power_off();
+    case Call::poweroff: power_off();
     case Call::kernel_event: return sys_kernel_event(me, a0);
     case Call::syscall_count: {
         Process* p = process_for(a0);
@@ -225,10 +214,10 @@ int64_t dispatch(Process& me, arch::InterruptFrame& f)
 extern "C" void syscall_dispatch(arch::InterruptFrame* frame)
 {
     using namespace kernel;
-    kernel_lock().lock();
+    lock_kernel();
     Process& me = *current_process();
     ++me.syscalls;
     frame->rax = static_cast<uint64_t>(dispatch(me, *frame));
     before_user_return(*frame);
-    kernel_lock().unlock();
+    unlock_kernel();
 }

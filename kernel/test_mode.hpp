@@ -13,6 +13,7 @@ enum class TestMode {
     none,
     selftest,  // run the kernel self-checks, exit with success or failure
     pagefault, // fault in the kernel on purpose; the exception report must appear
+    processes, // boot normally; poweroff leaves QEMU with success (scenarios that drive the shell)
 };
 
 enum class ExitCode : uint32_t {

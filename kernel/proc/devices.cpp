@@ -8,6 +8,7 @@
 #include "base/bytes.hpp"
 #include "mm/memory.hpp"
 #include "proc/ipc.hpp"
+#include "proc/privileges.hpp"
 #include "proc/scheduler.hpp"
 
 namespace kernel {
@@ -23,8 +24,7 @@ sys::Endpoint g_irq_owner[irq_lines] = {};
 
 bool may_use(const Process& caller, uint64_t pci_address)
 {
-    return (caller.privileges & sys::privilege::devices) != 0 && caller.pci_device != ~0u &&
-           pci_address == caller.pci_device;
+    return privileges::may_use_device(caller.privileges, caller.pci_device, pci_address);
 }
 
 void split(uint64_t address, uint8_t& bus, uint8_t& device, uint8_t& function)
@@ -37,7 +37,7 @@ void split(uint64_t address, uint8_t& bus, uint8_t& device, uint8_t& function)
 void on_device_irq(arch::InterruptFrame& frame)
 {
     const unsigned line = static_cast<unsigned>(frame.vector - arch::vector::device_base);
-    SpinlockGuard guard(kernel_lock());
+    KernelLockGuard guard;
     // Level-triggered PCI lines stay masked until the driver re-arms them
     // with irq_attach, after it has quietened its device.
     arch::ioapic::mask_gsi(line);
@@ -49,8 +49,6 @@ void on_device_irq(arch::InterruptFrame& frame)
 
 int64_t dma_alloc(Process& caller, uint64_t size, uint64_t user_region)
 {
-    if ((caller.privileges & sys::privilege::devices) == 0)
-        return error_code(Error::permission);
     if (size == 0 || size > max_dma)
         return error_code(Error::invalid_argument);
     sys::DmaRegion region{};

@@ -11,6 +11,7 @@
 #include "mm/memory.hpp"
 #include "proc/elf.hpp"
 #include "proc/ipc.hpp"
+#include "proc/privileges.hpp"
 #include "proc/scheduler.hpp"
 #include "proc/shared_memory.hpp"
 
@@ -46,7 +47,7 @@ void copy_name(char (&dst)[32], const char* src)
 void enter_user_first_time(uint64_t)
 {
     before_user_return(*core_state(arch::current_cpu_index()).current->user_frame());
-    kernel_lock().unlock();
+    unlock_kernel();
 }
 
 tern::Result<void> load_image(Process& p, const uint8_t* data, size_t size, uint64_t& entry)
@@ -115,7 +116,7 @@ int64_t spawn(const sys::SpawnRequest& request, uint64_t parent_privileges)
     // Check everything first.
     if (request.module >= boot_info().module_count)
         return error_code(Error::not_found);
-    if ((request.privileges & ~parent_privileges) != 0)
+    if (!privileges::may_grant(parent_privileges, request.privileges))
         return error_code(Error::permission);
     if (request.core >= 0 && (static_cast<unsigned>(request.core) >= arch::cpu_count() ||
                               !arch::cpu(static_cast<unsigned>(request.core)).online.load()))
@@ -242,7 +243,7 @@ void start_processes()
     request.core = 0;
     request.privileges = all_privileges;
     request.pci_device = ~0u;
-    SpinlockGuard guard(kernel_lock());
+    KernelLockGuard guard;
     const int64_t endpoint = spawn(request, all_privileges);
     if (endpoint < 0)
         panic("cannot start rs: %s", sys::error_name(endpoint));
@@ -356,15 +357,15 @@ void before_user_return(arch::InterruptFrame& frame)
 
 void user_exception(arch::InterruptFrame& frame)
 {
-    kernel_lock().lock();
+    lock_kernel();
     exit_current(sys::EventKind::faulted, 0, &frame);
 }
 
 void interrupted_user_mode(arch::InterruptFrame& frame)
 {
-    kernel_lock().lock();
+    lock_kernel();
     before_user_return(frame);
-    kernel_lock().unlock();
+    unlock_kernel();
 }
 
 void wake_expired_timers(uint64_t now)

@@ -23,30 +23,6 @@ std::atomic<uint64_t> g_tlb_done[arch::max_cpus];
 void fpu_save(uint8_t* area) { asm volatile("fxsave64 (%0)" : : "r"(area) : "memory"); }
 void fpu_restore(const uint8_t* area) { asm volatile("fxrstor64 (%0)" : : "r"(area) : "memory"); }
 
-void enqueue(CoreState& core, Process& p)
-{
-    p.next_ready = nullptr;
-    if (core.ready_tail != nullptr)
-        core.ready_tail->next_ready = &p;
-    else
-        core.ready_head = &p;
-    core.ready_tail = &p;
-    ++core.ready_count;
-}
-
-Process* dequeue(CoreState& core)
-{
-    Process* p = core.ready_head;
-    if (p == nullptr)
-        return nullptr;
-    core.ready_head = p->next_ready;
-    if (core.ready_head == nullptr)
-        core.ready_tail = nullptr;
-    p->next_ready = nullptr;
-    --core.ready_count;
-    return p;
-}
-
 void on_wakeup_ipi(arch::InterruptFrame&) { core_state(arch::current_cpu_index()).need_resched = true; }
 
 void on_tlb_ipi(arch::InterruptFrame&)
@@ -58,7 +34,15 @@ void on_tlb_ipi(arch::InterruptFrame&)
 
 } // namespace
 
-Spinlock& kernel_lock() { return g_kernel_lock; }
+void lock_kernel()
+{
+    while (!g_kernel_lock.try_lock()) {
+        while (g_kernel_lock.is_locked())
+            asm volatile("sti; pause; cli" ::: "memory");
+    }
+}
+
+void unlock_kernel() { g_kernel_lock.unlock(); }
 CoreState& core_state(unsigned core) { return g_cores[core]; }
 
 void capture_clean_fpu_state()
@@ -90,9 +74,9 @@ void schedule()
     Process* prev_process = prev->process;
     if (prev_process != nullptr && prev_process->state == sys::ProcessState::running) {
         prev_process->state = sys::ProcessState::ready;
-        enqueue(core, *prev_process);
+        core.ready.push(*prev_process);
     }
-    Process* next_process = dequeue(core);
+    Process* next_process = core.ready.pop();
     Thread* next = next_process != nullptr ? &next_process->thread : &core.idle;
     if (next_process != nullptr)
         next_process->state = sys::ProcessState::running;
@@ -130,7 +114,7 @@ void make_ready(Process& p)
     p.state = sys::ProcessState::ready;
     p.wait = Wait::none;
     const unsigned target = p.thread.core;
-    enqueue(g_cores[target], p);
+    g_cores[target].ready.push(p);
     CoreState& core = g_cores[target];
     if (target != arch::current_cpu_index())
         arch::lapic::send_ipi(arch::cpu(target).apic_id, arch::vector::ipi_wakeup);
@@ -148,18 +132,18 @@ void block_current(Wait reason)
 
 void yield_current()
 {
-    if (g_cores[arch::current_cpu_index()].ready_count > 0)
+    if (!g_cores[arch::current_cpu_index()].ready.empty())
         schedule();
 }
 
 void scheduler_tick()
 {
     const unsigned me = arch::current_cpu_index();
-    SpinlockGuard guard(g_kernel_lock);
+    KernelLockGuard guard;
     CoreState& core = g_cores[me];
     if (core.current == nullptr)
         return; // this core's scheduler is not running yet
-    if (core.current->process != nullptr && core.ready_count > 0)
+    if (core.current->process != nullptr && !core.ready.empty())
         core.need_resched = true; // the time slice is over and someone is waiting
     if (me == 0)
         wake_expired_timers(arch::clock::uptime_ns());
@@ -172,7 +156,7 @@ unsigned pick_core()
     for (unsigned c = 0; c < arch::cpu_count(); ++c) {
         if (!arch::cpu(c).online.load())
             continue;
-        unsigned load = g_cores[c].ready_count + (g_cores[c].current && g_cores[c].current->process ? 1 : 0);
+        unsigned load = static_cast<unsigned>(g_cores[c].ready.size()) + (g_cores[c].current && g_cores[c].current->process ? 1 : 0);
         for (size_t s = 0; s < max_processes; ++s) {
             const Process& p = process_slot(s);
             if (p.state == sys::ProcessState::blocked && p.thread.core == c)
@@ -214,10 +198,10 @@ void scheduler_run_idle(unsigned core_index)
     arch::Cpu& cpu = arch::current_cpu();
     cpu.syscall_stack = core.idle.stack_top;
     for (;;) {
-        g_kernel_lock.lock();
-        if (core.ready_count > 0)
+        lock_kernel();
+        if (!core.ready.empty())
             schedule();
-        g_kernel_lock.unlock();
+        unlock_kernel();
         asm volatile("sti; hlt; cli" ::: "memory");
     }
 }

@@ -3,7 +3,7 @@
 // per core that sleeps in HLT.
 //
 // Locking: all process, IPC and scheduler state is guarded by one kernel lock
-// (`kernel_lock()`), taken with interrupts off on every entry from user mode
+// (`lock_kernel()`), taken with interrupts off on every entry from user mode
 // (system call, interrupt) and by the idle loop. System calls are short and the
 // fast path between servers does not enter the kernel at all (channels), so a
 // single lock keeps the kernel simple without costing the data path.
@@ -12,18 +12,30 @@
 #include <cstdint>
 
 #include "proc/process.hpp"
+#include "proc/run_queue.hpp"
 #include "sync/spinlock.hpp"
 
 namespace kernel {
 
-Spinlock& kernel_lock();
+// Takes the kernel lock. While it waits, interrupts are let in, so that a
+// core spinning here still answers TLB-flush and wake-up IPIs from the core
+// that holds the lock. Returns with interrupts off.
+void lock_kernel();
+void unlock_kernel();
+
+// Holds the kernel lock for a scope (interrupt handlers).
+class KernelLockGuard {
+public:
+    KernelLockGuard() { lock_kernel(); }
+    ~KernelLockGuard() { unlock_kernel(); }
+    KernelLockGuard(const KernelLockGuard&) = delete;
+    KernelLockGuard& operator=(const KernelLockGuard&) = delete;
+};
 
 struct CoreState {
     Thread* current = nullptr;
     Thread idle;
-    Process* ready_head = nullptr;
-    Process* ready_tail = nullptr;
-    unsigned ready_count = 0;
+    RunQueue<Process> ready;
     bool need_resched = false;
     Thread* dead = nullptr;       // an exited thread whose stack is freed after the switch
     uint64_t busy_ticks = 0;      // TSC ticks spent running processes

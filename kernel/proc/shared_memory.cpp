@@ -3,6 +3,7 @@
 #include "arch/memory_layout.hpp"
 #include "base/bytes.hpp"
 #include "mm/memory.hpp"
+#include "proc/privileges.hpp"
 #include "proc/scheduler.hpp"
 
 namespace kernel {
@@ -17,10 +18,7 @@ constexpr size_t max_grants = 8;
 constexpr size_t max_mappings = 8;
 constexpr uint64_t max_size = 64ull << 20;
 
-struct Grant {
-    sys::Endpoint grantee;
-    uint64_t flags;
-};
+using Grant = privileges::ShmGrant;
 struct Mapping {
     sys::Endpoint process;
     uint64_t address;
@@ -114,14 +112,8 @@ int64_t shm_map(Process& caller, sys::Endpoint owner, uint64_t handle, uint64_t 
         return error_code(Error::not_found);
     if (!flags_ok(flags))
         return error_code(Error::invalid_argument);
-    // The owner may map its own object; anyone else needs a grant covering `flags`.
-    if (caller.endpoint() != o->owner) {
-        bool granted = false;
-        for (size_t i = 0; i < o->grant_count; ++i)
-            granted |= o->grants[i].grantee == caller.endpoint() && (flags & ~o->grants[i].flags) == 0;
-        if (!granted)
-            return error_code(Error::permission);
-    }
+    if (!privileges::may_map_shared(caller.endpoint(), o->owner, o->grants, o->grant_count, flags))
+        return error_code(Error::permission);
     if (o->mapping_count == max_mappings)
         return error_code(Error::no_memory);
     auto area = caller.space.allocate_area(o->size);

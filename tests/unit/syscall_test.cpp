@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <cstddef>
 #include <string>
 
 #include "proto/syscall.hpp"
@@ -8,6 +9,18 @@
 namespace {
 
 namespace sys = tern::sys;
+
+// The layouts user programs and the kernel share (docs/SYSCALLS.md lists them).
+static_assert(sizeof(sys::Message) == 64 && offsetof(sys::Message, type) == 8 && offsetof(sys::Message, words) == 16);
+static_assert(sizeof(sys::SpawnRequest) == 56 && offsetof(sys::SpawnRequest, privileges) == 8 &&
+              offsetof(sys::SpawnRequest, pci_device) == 16 && offsetof(sys::SpawnRequest, name) == 24);
+static_assert(sizeof(sys::ProcessInfo) == 72 && offsetof(sys::ProcessInfo, core) == 40 &&
+              offsetof(sys::ProcessInfo, cpu_time_ns) == 56);
+static_assert(sizeof(sys::ModuleInfo) == 128);
+static_assert(sizeof(sys::CpuInfo) == 24);
+static_assert(sizeof(sys::DmaRegion) == 24);
+static_assert(sizeof(sys::KernelEvent) == 56 && offsetof(sys::KernelEvent, endpoint) == 8 &&
+              offsetof(sys::KernelEvent, rip) == 32);
 
 TEST(Syscall, ErrorNames)
 {

@@ -1,0 +1,116 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "data_store.hpp"
+#include "service_table.hpp"
+
+namespace {
+
+namespace sys = tern::sys;
+
+TEST(RsModuleCmdline, ParsesEveryOption)
+{
+    rs::ServiceConfig c;
+    const char* error = nullptr;
+    ASSERT_TRUE(rs::parse_module_cmdline("e1000 core=1 priv=devices,crash pci=00:03.0 heartbeat=250 restart=never "
+                                         "start=manual mtu=1500",
+                                         c, error))
+        << error;
+    EXPECT_STREQ(c.name, "e1000");
+    EXPECT_EQ(c.core, 1);
+    EXPECT_EQ(c.privileges, sys::privilege::devices | sys::privilege::crash);
+    EXPECT_EQ(c.pci_device, (3u << 3));
+    EXPECT_EQ(c.heartbeat_ms, 250u);
+    EXPECT_EQ(c.restart, rs::RestartPolicy::never);
+    EXPECT_TRUE(c.manual_start);
+
+    ASSERT_TRUE(rs::parse_module_cmdline("sh", c, error));
+    EXPECT_EQ(c.core, -1);
+    EXPECT_EQ(c.restart, rs::RestartPolicy::always);
+    EXPECT_EQ(c.pci_device, ~0u);
+}
+
+TEST(RsModuleCmdline, RejectsBadValuesWithAMessage)
+{
+    const char* bad[] = {"",
+                         "x core=",
+                         "x core=999",
+                         "x core=1a",
+                         "x priv=root",
+                         "x restart=sometimes",
+                         "x heartbeat=5",
+                         "x start=later",
+                         "x pci=0:3",
+                         "x pci=00:20.0",
+                         "a-name-that-is-far-too-long"};
+    for (const char* cmdline : bad) {
+        rs::ServiceConfig c;
+        const char* error = nullptr;
+        EXPECT_FALSE(rs::parse_module_cmdline(cmdline, c, error)) << cmdline;
+        EXPECT_NE(error, nullptr) << cmdline;
+    }
+}
+
+TEST(RsServiceTable, HeartbeatsFindHungServicesAfterTwoMisses)
+{
+    rs::ServiceTable table;
+    rs::ServiceConfig c;
+    const char* error;
+    ASSERT_TRUE(rs::parse_module_cmdline("a heartbeat=100", c, error));
+    rs::Service* a = table.add(c, 0);
+    ASSERT_TRUE(rs::parse_module_cmdline("b heartbeat=50", c, error));
+    rs::Service* b = table.add(c, 1);
+    ASSERT_TRUE(rs::parse_module_cmdline("c", c, error));
+    rs::Service* quiet = table.add(c, 2);
+    a->endpoint = 0x10001;
+    b->endpoint = 0x10002;
+    quiet->endpoint = 0x10003;
+    EXPECT_EQ(table.heartbeat_period_ms(), 50u);
+    EXPECT_EQ(table.by_endpoint(0x10002), b);
+    EXPECT_EQ(table.by_name("c"), quiet);
+    EXPECT_EQ(table.by_name("cc"), nullptr);
+
+    rs::Service* ping[8];
+    rs::Service* hung[8];
+    size_t pings, hungs;
+    table.heartbeat_round(ping, pings, hung, hungs);
+    EXPECT_EQ(pings, 2u);
+    EXPECT_EQ(hungs, 0u);
+    table.pong(*a); // a answers, b does not
+    table.heartbeat_round(ping, pings, hung, hungs);
+    EXPECT_EQ(hungs, 0u); // b: first miss
+    table.pong(*a);
+    table.heartbeat_round(ping, pings, hung, hungs);
+    ASSERT_EQ(hungs, 1u);
+    EXPECT_EQ(hung[0], b);
+}
+
+TEST(RsDataStore, PutGetOverwriteAndFull)
+{
+    rs::DataStore store;
+    rs::DataStore::Key key{};
+    rs::DataStore::Value value{}, out{};
+    std::memcpy(key, "crashtest", 9);
+    value[0] = 42;
+    EXPECT_FALSE(store.get(key, out));
+    EXPECT_TRUE(store.put(key, value));
+    ASSERT_TRUE(store.get(key, out));
+    EXPECT_EQ(out[0], 42);
+    value[0] = 43;
+    EXPECT_TRUE(store.put(key, value));
+    ASSERT_TRUE(store.get(key, out));
+    EXPECT_EQ(out[0], 43);
+    EXPECT_EQ(store.size(), 1u);
+    for (size_t i = 1; i < rs::DataStore::capacity; ++i) {
+        rs::DataStore::Key k{};
+        std::memcpy(k, &i, sizeof(i));
+        EXPECT_TRUE(store.put(k, value));
+    }
+    rs::DataStore::Key extra{};
+    std::memcpy(extra, "one-too-many", 12);
+    EXPECT_FALSE(store.put(extra, value));
+    EXPECT_TRUE(store.put(key, value)); // an existing key still updates
+}
+
+} // namespace
