@@ -116,8 +116,12 @@ void make_ready(Process& p)
     const unsigned target = p.thread.core;
     g_cores[target].ready.push(p);
     CoreState& core = g_cores[target];
-    if (target != arch::current_cpu_index())
-        arch::lapic::send_ipi(arch::cpu(target).apic_id, arch::vector::ipi_wakeup);
+    if (target != arch::current_cpu_index()) {
+        if (core.idle_in_mwait)
+            core.wake_word.fetch_add(1, std::memory_order_release); // wakes its MWAIT
+        else
+            arch::lapic::send_ipi(arch::cpu(target).apic_id, arch::vector::ipi_wakeup);
+    }
     else if (core.current == nullptr || core.current->process == nullptr)
         core.need_resched = true; // this core idles: switch at the next chance
 }
@@ -197,12 +201,23 @@ void scheduler_run_idle(unsigned core_index)
     core.online_tsc = arch::rdtsc();
     arch::Cpu& cpu = arch::current_cpu();
     cpu.syscall_stack = core.idle.stack_top;
+    const bool use_mwait = (arch::cpuid(1).ecx & (1u << 3)) != 0; // MONITOR/MWAIT
     for (;;) {
         lock_kernel();
+        core.idle_in_mwait = false;
         if (!core.ready.empty())
             schedule();
+        core.idle_in_mwait = use_mwait;
         unlock_kernel();
-        asm volatile("sti; hlt; cli" ::: "memory");
+        if (use_mwait) {
+            // Arm the monitor, then look once more: a make_ready() that came
+            // before the arming is seen here, one after it ends the MWAIT.
+            asm volatile("monitor" : : "a"(&core.wake_word), "c"(0), "d"(0) : "memory");
+            if (core.ready.empty())
+                asm volatile("sti; mwait; cli" : : "a"(0), "c"(0) : "memory");
+        } else {
+            asm volatile("sti; hlt; cli" ::: "memory");
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 // single lock keeps the kernel simple without costing the data path.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "proc/process.hpp"
@@ -41,6 +42,10 @@ struct CoreState {
     uint64_t busy_ticks = 0;      // TSC ticks spent running processes
     uint64_t online_tsc = 0;
     uint64_t running_since_tsc = 0;
+    // Idle with MWAIT: the core sleeps watching wake_word, and a write to it
+    // wakes the core without an interrupt.
+    bool idle_in_mwait = false;
+    std::atomic<uint64_t> wake_word{0};
 };
 
 CoreState& core_state(unsigned core);
