@@ -52,6 +52,10 @@ int64_t sys_sleep(Process& me, uint64_t milliseconds)
 {
     if (milliseconds > 24ull * 3600 * 1000)
         return error_code(Error::invalid_argument);
+    if (milliseconds == 0) {
+        yield_current();
+        return 0;
+    }
     me.wake_time_ns = arch::clock::uptime_ns() + milliseconds * 1000000;
     block_current(Wait::sleep);
     return me.ipc_result;
@@ -157,8 +161,8 @@ int64_t sys_abort(Process& me, uint64_t user_text, uint64_t length, const arch::
     const size_t n = length < sizeof(text) - 1 ? static_cast<size_t>(length) : sizeof(text) - 1;
     if (me.space.copy_in(text, user_text, n))
         text[n] = '\0';
-    log("process '%s' aborted: %s", me.name, text);
-    exit_current(sys::EventKind::faulted, 0, &frame);
+    log("process '%s' aborts: %s", me.name, text);
+    exit_current(sys::EventKind::aborted, 0, &frame);
 }
 
 int64_t dispatch(Process& me, arch::InterruptFrame& f)

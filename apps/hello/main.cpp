@@ -1,7 +1,7 @@
 // The smallest ring-3 program: proves the user runtime (start-up code, argv,
-// static constructors, console output) and rides in the ISO as a
-// boot module. Prints its command line, e.g.
-//   hello from ring 3: hello core=1
+// static constructors, console output) and rides in the ISO as a boot module.
+// Prints its command line as one line, e.g.
+//   hello from ring 3: hello core=1 one two
 #include "runtime/print.hpp"
 
 namespace {

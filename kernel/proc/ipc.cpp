@@ -17,6 +17,7 @@ bool waits_for(const Process& receiver, sys::Endpoint from)
 // Hands `message` to a receiver that waits for it and wakes it.
 void deliver(Process& receiver, const sys::Message& message)
 {
+    receiver.awaiting_reply = false;
     receiver.message = message;
     receiver.ipc_result = 0;
     make_ready(receiver);
@@ -58,7 +59,8 @@ bool take_notification(Process& p, sys::Endpoint source, sys::Message& out)
 
 void try_deliver_notification(Process& target)
 {
-    if (target.state != sys::ProcessState::blocked || target.wait != Wait::receive)
+    // A caller waiting for its reply takes no notification (it stays pending).
+    if (target.state != sys::ProcessState::blocked || target.wait != Wait::receive || target.awaiting_reply)
         return;
     sys::Message message;
     if (take_notification(target, target.ipc_peer, message))
@@ -110,7 +112,10 @@ int64_t send_common(Process& me, sys::Endpoint destination, uint64_t user_messag
 
     if (waits_for(*target, me.endpoint())) {
         deliver(*target, message);
-        return call ? wait_and_copy_out(me, destination, user_message) : 0;
+        if (!call)
+            return 0;
+        me.awaiting_reply = true;
+        return wait_and_copy_out(me, destination, user_message);
     }
     if (nonblocking)
         return error_code(Error::would_block);
@@ -168,6 +173,7 @@ int64_t ipc_receive(Process& me, sys::Endpoint source, uint64_t user_message)
         if (sender->in_call) {
             // The sender now waits for our reply (it stays blocked).
             sender->in_call = false;
+            sender->awaiting_reply = true;
             sender->wait = Wait::receive;
             sender->ipc_peer = me.endpoint();
         } else {
@@ -237,6 +243,7 @@ void ipc_process_died(Process& dead)
         p.pending_notify &= ~(1ull << dead.slot);
         // Receivers waiting for it in particular (callers waiting for a reply among them).
         if (p.state == sys::ProcessState::blocked && p.wait == Wait::receive && p.ipc_peer == gone) {
+            p.awaiting_reply = false;
             p.ipc_result = error_code(Error::dead_endpoint);
             make_ready(p);
         }

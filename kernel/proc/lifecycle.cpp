@@ -178,7 +178,7 @@ int64_t spawn(const sys::SpawnRequest& request, uint64_t parent_privileges)
         !mapped.ok())
         return fail(mapped.error());
     // The command line goes at the top of the user stack; rdi points at it.
-    char cmdline[128];
+    char cmdline[sys::max_cmdline];
     size_t length = 0;
     while (length + 1 < sizeof(cmdline) && module.cmdline[length] != '\0') {
         cmdline[length] = module.cmdline[length];
@@ -267,6 +267,7 @@ void exit_current(sys::EventKind kind, uint64_t status, const arch::InterruptFra
     switch (kind) {
     case sys::EventKind::exited: log("process '%s' (0x%lx) exited with status %lu", p.name, p.endpoint(), status); break;
     case sys::EventKind::killed: log("process '%s' (0x%lx) killed", p.name, p.endpoint()); break;
+    case sys::EventKind::aborted: log("process '%s' (0x%lx) aborted", p.name, p.endpoint()); break;
     case sys::EventKind::faulted:
         log("process '%s' (0x%lx) faulted: %s %s at rip=0x%lx addr=0x%lx error=0x%lx", p.name, p.endpoint(),
             arch::exception_mnemonic(event.vector), arch::exception_name(event.vector), event.rip, event.address,
@@ -314,6 +315,7 @@ void interrupt_process(Process& target)
                 }
             }
         }
+        target.awaiting_reply = false;
         target.ipc_result = error_code(Error::dead_endpoint);
         make_ready(target);
     } else if (target.state == sys::ProcessState::running && target.thread.core != arch::current_cpu_index()) {

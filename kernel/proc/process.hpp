@@ -64,6 +64,7 @@ struct Process {
     Wait wait = Wait::none;
     sys::Endpoint ipc_peer = 0;     // send: destination; receive: source or any
     bool in_call = false;           // the pending send is the first half of a call
+    bool awaiting_reply = false;    // a call's message was taken; only a reply (or send) ends the wait
     sys::Message message{};         // outgoing while sending, incoming once received
     int64_t ipc_result = 0;         // result for the woken system call
     Process* senders = nullptr;     // processes blocked sending to us (FIFO)

@@ -6,6 +6,7 @@
 // < 0 is -Error. rcx and r11 are clobbered by the instruction itself.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tern::sys {
@@ -77,12 +78,14 @@ const char* error_name(int64_t result);
 using Endpoint = uint64_t;
 namespace endpoint {
 constexpr Endpoint any = ~0ull;            // receive from anyone
-constexpr Endpoint kernel = 0xFFFF0001;    // kernel-generated messages
-constexpr Endpoint hardware = 0xFFFF0002;  // IRQ notifications
-constexpr Endpoint clock = 0xFFFF0003;     // alarm notifications
 constexpr uint64_t slot(Endpoint e) { return e & 0xFFFF; }
 constexpr uint64_t generation(Endpoint e) { return e >> 16; }
 constexpr Endpoint make(uint64_t slot, uint64_t generation) { return (generation << 16) | slot; }
+// Kernel-side senders use slot 0xFFFF, which no process ever has.
+constexpr uint64_t pseudo_slot = 0xFFFF;
+constexpr Endpoint kernel = make(pseudo_slot, 1);   // kernel-generated messages (events for rs)
+constexpr Endpoint hardware = make(pseudo_slot, 2); // IRQ notifications
+constexpr Endpoint clock = make(pseudo_slot, 3);    // alarm notifications
 } // namespace endpoint
 
 // A control-path message: 64 bytes, one cache line.
@@ -140,9 +143,11 @@ struct ProcessInfo {
     uint64_t syscalls;
 };
 
+constexpr size_t max_cmdline = 120; // bytes of a module command line, NUL included
+
 struct ModuleInfo {
     uint64_t size;
-    char cmdline[120];
+    char cmdline[max_cmdline];
 };
 
 struct CpuInfo {
@@ -158,7 +163,7 @@ struct DmaRegion {
     uint64_t size;
 };
 
-enum class EventKind : uint32_t { exited = 1, faulted = 2, killed = 3 };
+enum class EventKind : uint32_t { exited = 1, faulted = 2, killed = 3, aborted = 4 };
 
 // What rs learns about a process that ended (via kernel_event).
 struct KernelEvent {

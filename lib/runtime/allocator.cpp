@@ -188,13 +188,9 @@ Allocator::SmallPage* Allocator::take_page()
         return page;
     }
     if (m_fresh == m_fresh_end) {
-        void* chunk = map(m_next_chunk_pages);
+        void* chunk = map_recorded(m_next_chunk_pages, false);
         if (chunk == nullptr)
             return nullptr;
-        if (!add_mapping({reinterpret_cast<uintptr_t>(chunk), m_next_chunk_pages, false})) {
-            unmap(chunk, m_next_chunk_pages);
-            return nullptr;
-        }
         m_fresh = reinterpret_cast<uintptr_t>(chunk);
         m_fresh_end = m_fresh + m_next_chunk_pages * page_size;
         if (m_next_chunk_pages < max_chunk_pages)
@@ -244,13 +240,9 @@ void Allocator::unlink(SmallPage* page)
 void* Allocator::allocate_large(size_t size)
 {
     const size_t pages = pages_for(size == 0 ? 1 : size);
-    void* base = map(pages);
+    void* base = map_recorded(pages, true);
     if (base == nullptr)
         return nullptr;
-    if (!add_mapping({reinterpret_cast<uintptr_t>(base), pages, true})) {
-        unmap(base, pages);
-        return nullptr;
-    }
     m_bytes_in_use += pages * page_size;
     return base;
 }
@@ -311,6 +303,17 @@ void Allocator::remove_mapping(size_t index)
     for (size_t i = index + 1; i < m_mapping_count; ++i)
         m_mappings[i - 1] = m_mappings[i];
     --m_mapping_count;
+}
+
+// Maps pages and records them in the table; nothing stays mapped on failure.
+void* Allocator::map_recorded(size_t pages, bool large)
+{
+    void* base = map(pages);
+    if (base != nullptr && !add_mapping({reinterpret_cast<uintptr_t>(base), pages, large})) {
+        unmap(base, pages);
+        return nullptr;
+    }
+    return base;
 }
 
 void* Allocator::map(size_t pages)

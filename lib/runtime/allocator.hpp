@@ -92,6 +92,7 @@ private:
     size_t find_mapping(uintptr_t address) const; // index, or m_mapping_count
     bool add_mapping(const Mapping& mapping);
     void remove_mapping(size_t index);
+    void* map_recorded(size_t pages, bool large);
     void* map(size_t pages);
     void unmap(void* base, size_t pages);
 

@@ -16,6 +16,9 @@ using tern::print;
 rs::ServiceTable g_services;
 rs::DataStore g_store;
 sys::Endpoint g_self = 0;
+uint64_t g_next_heartbeat_ns = 0;
+
+uint64_t now_ns() { return static_cast<uint64_t>(sys::uptime()); }
 
 int64_t start(rs::Service& s)
 {
@@ -36,6 +39,8 @@ int64_t start(rs::Service& s)
     s.endpoint = static_cast<sys::Endpoint>(endpoint);
     s.ping_outstanding = false;
     s.missed_pings = 0;
+    s.started_ns = now_ns();
+    s.restart_at_ns = 0;
     return endpoint;
 }
 
@@ -63,9 +68,37 @@ void load_services()
     }
 }
 
-void rearm_heartbeat()
+// One alarm serves both the heartbeat and delayed restarts: the earliest wins.
+void rearm_alarm()
 {
-    (void)sys::alarm(g_services.heartbeat_period_ms());
+    const uint64_t now = now_ns();
+    uint64_t next = 0;
+    if (g_services.heartbeat_period_ms() != 0) {
+        if (g_next_heartbeat_ns == 0)
+            g_next_heartbeat_ns = now + uint64_t{g_services.heartbeat_period_ms()} * 1000000;
+        next = g_next_heartbeat_ns;
+    }
+    for (size_t i = 0; i < rs::ServiceTable::capacity; ++i) {
+        const rs::Service* s = g_services.at(i);
+        if (s != nullptr && s->restart_at_ns != 0 && (next == 0 || s->restart_at_ns < next))
+            next = s->restart_at_ns;
+    }
+    if (next == 0) {
+        (void)sys::alarm(0);
+        return;
+    }
+    const uint64_t ms = next > now ? (next - now + 999999) / 1000000 : 1;
+    (void)sys::alarm(ms);
+}
+
+void restart(rs::Service& s, uint64_t ended_ns)
+{
+    ++s.restarts;
+    if (start(s) >= 0) {
+        s.last_recovery_us = (now_ns() - ended_ns) / 1000;
+        print("rs: restarted '%s' (restart %u) %lu us after it ended\n", s.config.name, s.restarts,
+              s.last_recovery_us);
+    }
 }
 
 void handle_kernel_events()
@@ -81,6 +114,7 @@ void handle_kernel_events()
             print("rs: '%s' exited with status %lu\n", s->config.name, event.status);
             break;
         case sys::EventKind::killed: print("rs: '%s' was killed\n", s->config.name); break;
+        case sys::EventKind::aborted: print("rs: '%s' aborted\n", s->config.name); break;
         case sys::EventKind::faulted:
             print("rs: '%s' crashed (vector %u, address 0x%lx, rip 0x%lx)\n", s->config.name, event.vector,
                   event.address, event.rip);
@@ -89,18 +123,36 @@ void handle_kernel_events()
         const bool clean_exit = event.kind == sys::EventKind::exited && event.status == 0;
         if (s->config.restart != rs::RestartPolicy::always || clean_exit)
             continue;
-        ++s->restarts;
-        if (start(*s) >= 0) {
-            const uint64_t now = static_cast<uint64_t>(sys::uptime());
-            s->last_recovery_us = (now - event.time_ns) / 1000;
-            print("rs: restarted '%s' (restart %u) %lu us after it ended\n", s->config.name, s->restarts,
-                  s->last_recovery_us);
+        const uint64_t delay = rs::restart_delay_ns(*s, event.time_ns);
+        if (delay == 0) {
+            restart(*s, event.time_ns);
+        } else {
+            s->restart_at_ns = now_ns() + delay;
+            print("rs: '%s' keeps failing right after its start; next restart in %lu ms\n", s->config.name,
+                  delay / 1000000);
         }
     }
-    rearm_heartbeat();
+    rearm_alarm();
 }
 
-void heartbeat()
+void heartbeat_round();
+
+void on_alarm()
+{
+    const uint64_t now = now_ns();
+    for (size_t i = 0; i < rs::ServiceTable::capacity; ++i) {
+        rs::Service* s = g_services.at(i);
+        if (s != nullptr && s->restart_at_ns != 0 && s->restart_at_ns <= now)
+            restart(*s, s->restart_at_ns);
+    }
+    if (g_next_heartbeat_ns != 0 && g_next_heartbeat_ns <= now) {
+        g_next_heartbeat_ns = 0;
+        heartbeat_round();
+    }
+    rearm_alarm();
+}
+
+void heartbeat_round()
 {
     rs::Service* ping[rs::ServiceTable::capacity];
     rs::Service* hung[rs::ServiceTable::capacity];
@@ -108,11 +160,11 @@ void heartbeat()
     g_services.heartbeat_round(ping, ping_count, hung, hung_count);
     for (size_t i = 0; i < hung_count; ++i) {
         print("rs: '%s' missed 2 heartbeats: hung; restarting it\n", hung[i]->config.name);
+        hung[i]->ended_on_request = true;
         (void)sys::proc_kill(hung[i]->endpoint); // its end comes back as a kernel event
     }
     for (size_t i = 0; i < ping_count; ++i)
         (void)sys::notify(ping[i]->endpoint);
-    rearm_heartbeat();
 }
 
 // A request from a client, answered in place (words[0] = result).
@@ -178,10 +230,15 @@ void serve(sys::Message& m)
             result = sys::error_code(sys::Error::permission);
         else if (s == nullptr || s->endpoint == 0)
             result = sys::error_code(sys::Error::not_found);
-        else if (static_cast<Op>(m.type) == Op::kill)
-            result = sys::proc_kill(s->endpoint);
-        else
-            result = sys::proc_crash(s->endpoint, static_cast<sys::CrashKind>(m.words[2]));
+        else {
+            s->ended_on_request = true;
+            if (static_cast<Op>(m.type) == Op::kill)
+                result = sys::proc_kill(s->endpoint);
+            else
+                result = sys::proc_crash(s->endpoint, static_cast<sys::CrashKind>(m.words[2]));
+            if (result < 0)
+                s->ended_on_request = false;
+        }
         break;
     }
     case Op::status: {
@@ -207,7 +264,7 @@ int main(int, char**)
     g_self = static_cast<sys::Endpoint>(sys::self());
     print("rs: supervisor running as endpoint 0x%lx\n", g_self);
     load_services();
-    rearm_heartbeat();
+    rearm_alarm();
     for (;;) {
         sys::Message m{};
         if (sys::receive(sys::endpoint::any, m) < 0)
@@ -216,7 +273,7 @@ int main(int, char**)
             if (m.source == sys::endpoint::kernel)
                 handle_kernel_events();
             else if (m.source == sys::endpoint::clock)
-                heartbeat();
+                on_alarm();
             else if (rs::Service* s = g_services.by_endpoint(m.source))
                 g_services.pong(*s);
             continue;

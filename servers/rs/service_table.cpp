@@ -170,6 +170,26 @@ bool parse_module_cmdline(const char* cmdline, ServiceConfig& out, const char*& 
     return true;
 }
 
+uint64_t restart_delay_ns(Service& s, uint64_t now_ns)
+{
+    constexpr uint64_t quick_ns = 1000000000;  // dying within 1 s of starting counts as quick
+    constexpr uint32_t free_restarts = 3;      // that many quick failures restart at once
+    constexpr uint64_t first_delay_ns = 10000000;
+    constexpr uint64_t max_delay_ns = 1000000000;
+    if (s.ended_on_request) {
+        s.ended_on_request = false;
+        s.quick_failures = 0;
+        return 0;
+    }
+    s.quick_failures = now_ns - s.started_ns < quick_ns ? s.quick_failures + 1 : 0;
+    if (s.quick_failures <= free_restarts)
+        return 0;
+    uint64_t delay = first_delay_ns;
+    for (uint32_t i = free_restarts + 1; i < s.quick_failures && delay < max_delay_ns; ++i)
+        delay *= 2;
+    return delay < max_delay_ns ? delay : max_delay_ns;
+}
+
 Service* ServiceTable::add(const ServiceConfig& config, uint32_t module)
 {
     for (Service& s : m_services) {

@@ -38,7 +38,18 @@ struct Service {
     uint32_t missed_pings = 0;
     uint64_t last_recovery_us = 0;
     bool in_use = false;
+
+    // Restart pacing: a service that keeps dying right after its start is
+    // restarted with a growing delay, unless rs itself made it end.
+    uint64_t started_ns = 0;
+    uint32_t quick_failures = 0;
+    uint64_t restart_at_ns = 0; // 0: no delayed restart pending
+    bool ended_on_request = false;
 };
+
+// The delay before restarting a service that ended at `now_ns`; updates its
+// count of quick failures. 0 means at once.
+uint64_t restart_delay_ns(Service& service, uint64_t now_ns);
 
 class ServiceTable {
 public:

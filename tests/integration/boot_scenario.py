@@ -6,7 +6,9 @@ A scenario passes only when all of these hold:
     (default 33, the kernel's "success" through isa-debug-exit; 0 is never accepted:
     it is what a triple fault under -no-reboot gives);
   * every --expect REGEX matched some serial line;
-  * no --reject REGEX matched any serial line.
+  * every --expect-count REGEX N matched at least N serial lines;
+  * no --reject REGEX matched any serial line;
+  * every --send-after step of the conversation was sent.
 
 The serial port is a pipe that this script reads while QEMU runs (`-serial stdio`,
 stdin /dev/null). Each chunk is written at once to <log-dir>/<name>.log and every
@@ -14,6 +16,14 @@ complete line is matched as it arrives, so the script never sleeps for a fixed
 time: it wakes when QEMU exits, when a rejected line appears (then QEMU gets
 --reject-grace seconds to finish its report and exit), or at the timeout (QEMU is
 killed and the scenario fails, listing what was not seen).
+
+A conversation drives a program on the serial console (the shell): with
+`--send-after REGEX TEXT` (repeatable, in order) QEMU's stdin is a pipe instead
+of /dev/null, and the harness writes TEXT plus a carriage return as soon as
+REGEX matches serial output. Each step waits for its own REGEX in what arrives
+after the previous step's text was written, and it also looks at the line still
+being printed, so a prompt without a newline (`tern> `) is enough. The steps
+share the overall --timeout; there are no fixed sleeps.
 
 Regexes are Python `re` patterns, searched within single lines, after the line's
 carriage returns and ANSI escape sequences are removed.
@@ -84,6 +94,22 @@ class Pattern:
     seen_at: Optional[float] = None   # seconds since QEMU start
     line_no: Optional[int] = None
     line: Optional[str] = None
+    min_count: int = 0                # --expect-count: lines that must match
+    count: int = 0                    # --expect-count: lines that matched
+
+
+@dataclass
+class Step:
+    """One --send-after step: when `pattern` matches, write `text` + CR."""
+    pattern: Pattern
+    text: str
+    sent_at: Optional[float] = None
+    error: Optional[str] = None
+
+
+def clean_line(raw: bytes) -> str:
+    """A serial line as the regexes see it: no ANSI escapes, no carriage returns."""
+    return ANSI_ESCAPE.sub("", raw.decode("utf-8", errors="replace")).replace("\r", "")
 
 
 @dataclass
@@ -94,11 +120,16 @@ class SerialWatcher:
     marker: Optional[Pattern]
     log_file: "object"
     start: float
+    counts: list[Pattern] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    serial_input: "object" = None     # QEMU's stdin (a pipe) when there are steps
     changed: threading.Event = field(default_factory=threading.Event)
     eof: threading.Event = field(default_factory=threading.Event)
     first_reject_at: Optional[float] = None
     lines: list[str] = field(default_factory=list)
+    next_step: int = 0                # index of the step waiting for its pattern
     _partial: bytes = b""
+    _since_send: bytes = b""          # output since the last step was sent, not yet ruled out
 
     def run(self, fd: int) -> None:
         try:
@@ -126,15 +157,51 @@ class SerialWatcher:
         *complete, self._partial = data.split(b"\n")
         for raw in complete:
             self._match(raw)
+        if self.next_step < len(self.steps):
+            self._converse(chunk)
+
+    def _converse(self, chunk: bytes) -> None:
+        """Sends the next step's text once its pattern matches output since the last send."""
+        data = self._since_send + chunk
+        *complete, partial = data.split(b"\n")
+        step = self.steps[self.next_step]
+        for line in [clean_line(raw) for raw in complete] + [clean_line(partial)]:
+            if step.pattern.regex.search(line):
+                self._send(step, line)
+                self._since_send = b""  # the next step waits for output that comes after this
+                return
+        self._since_send = partial  # complete lines did not match; they never will
+
+    def _send(self, step: Step, line: str) -> None:
+        now = time.monotonic() - self.start
+        step.pattern.seen_at, step.pattern.line = now, line
+        try:
+            self.serial_input.write(step.text.encode("utf-8") + b"\r")
+            self.serial_input.flush()
+        except (OSError, ValueError) as err:  # QEMU gone (broken pipe) or input closed
+            step.error = f"could not write to QEMU's serial input: {err}"
+            self.next_step = len(self.steps)
+            self.changed.set()
+            return
+        step.sent_at = now
+        self.next_step += 1
+        print(f"  {now:7.2f} s  sent {step.text!r} (step {self.next_step}/{len(self.steps)}, "
+              f"after /{step.pattern.text}/)", flush=True)
+        self.changed.set()
 
     def _match(self, raw: bytes) -> None:
         now = time.monotonic() - self.start
-        line = ANSI_ESCAPE.sub("", raw.decode("utf-8", errors="replace")).replace("\r", "")
+        line = clean_line(raw)
         self.lines.append(line)
         number = len(self.lines)
         for pattern in self.expects + ([self.marker] if self.marker else []):
             if pattern.seen_at is None and pattern.regex.search(line):
                 pattern.seen_at, pattern.line_no, pattern.line = now, number, line
+        for pattern in self.counts:
+            if pattern.regex.search(line):
+                pattern.count += 1
+                if pattern.seen_at is None:
+                    pattern.seen_at, pattern.line_no, pattern.line = now, number, line
         for pattern in self.rejects:
             if pattern.seen_at is None and pattern.regex.search(line):
                 pattern.seen_at, pattern.line_no, pattern.line = now, number, line
@@ -192,6 +259,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help="must match a serial line (repeatable; all must match)")
     p.add_argument("--reject", action="append", default=[], metavar="REGEX",
                    help="must not match any serial line (repeatable)")
+    p.add_argument("--expect-count", action="append", nargs=2, default=[], metavar=("REGEX", "N"),
+                   help="must match at least N serial lines (repeatable)")
+    p.add_argument("--send-after", action="append", nargs=2, default=[], metavar=("REGEX", "TEXT"),
+                   help="conversation step (repeatable, in order): once REGEX matches output that came "
+                        "after the previous step, write TEXT and a carriage return to the serial port")
     p.add_argument("--expect-exit", type=int, default=qemu_tool.EXIT_SUCCESS, metavar="CODE",
                    help="required QEMU exit status (default 33; 0 is refused)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
@@ -222,6 +294,19 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     expects = compile_patterns(args.expect, "--expect")
     rejects = compile_patterns(args.reject, "--reject")
+    counts = compile_patterns([regex for regex, _ in args.expect_count], "--expect-count")
+    for pattern, (_, wanted) in zip(counts, args.expect_count):
+        try:
+            pattern.min_count = int(wanted, 10)
+        except ValueError:
+            parser.error(f"--expect-count {pattern.text!r}: N must be a whole number, not {wanted!r}")
+        if pattern.min_count < 1:
+            parser.error(f"--expect-count {pattern.text!r}: N must be at least 1")
+    steps = [Step(pattern, text) for pattern, (_, text) in
+             zip(compile_patterns([regex for regex, _ in args.send_after], "--send-after"), args.send_after)]
+    for step in steps:
+        if "\n" in step.text or "\r" in step.text:
+            parser.error(f"--send-after {step.pattern.text!r}: TEXT must be one line (the harness adds the CR)")
     marker = compile_patterns([args.timing_marker], "--timing-marker")[0] if args.timing_marker else None
 
     accel = qemu_tool.resolve_accel(args.accel)
@@ -257,13 +342,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     with open(log_path, "wb") as log_file, open(stderr_path, "wb") as stderr_file:
         start = time.monotonic()
         try:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=stderr_file, preexec_fn=_die_with_parent)
+            # The serial port's input: a pipe the conversation writes, else nothing.
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if steps else subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=stderr_file, preexec_fn=_die_with_parent)
         except OSError as err:
             print(f"boot_scenario: error: cannot start {cmd[0]}: {err}; run ./tern setup", file=sys.stderr)
             print(f"FAIL {args.name}: cannot start QEMU", flush=True)
             return 2
-        watcher = SerialWatcher(expects, rejects, marker, log_file, start)
+        watcher = SerialWatcher(expects, rejects, marker, log_file, start, counts=counts, steps=steps,
+                                serial_input=proc.stdin)
         reader = threading.Thread(target=watcher.run, args=(proc.stdout.fileno(),), daemon=True)
         reader.start()
         try:
@@ -294,6 +381,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             stop(proc)
             reader.join(timeout=5)
             proc.stdout.close()
+            if proc.stdin is not None:
+                try:
+                    proc.stdin.close()
+                except OSError:  # QEMU went first: nothing to flush
+                    pass
         elapsed = time.monotonic() - start
     status = proc.returncode
     try:
@@ -312,6 +404,19 @@ def main(argv: Optional[list[str]] = None) -> int:
     for pattern in expects:
         if pattern.seen_at is None:
             failures.append(f"expected pattern never seen: /{pattern.text}/")
+    for pattern in counts:
+        if pattern.count < pattern.min_count:
+            failures.append(f"expected pattern /{pattern.text}/ seen on {pattern.count} line(s), "
+                            f"wanted at least {pattern.min_count}")
+    for number, step in enumerate(steps, 1):
+        if step.error:
+            failures.append(f"conversation step {number} ({step.text!r} after /{step.pattern.text}/): {step.error}")
+            break
+        if step.sent_at is None:
+            after = f"after sending {steps[number - 2].text!r}" if number > 1 else "from the start"
+            failures.append(f"conversation stopped at step {number} of {len(steps)}: /{step.pattern.text}/ "
+                            f"never seen {after}, so {step.text!r} was not sent")
+            break
     for pattern in rejects:
         if pattern.seen_at is not None:
             failures.append(f"rejected pattern /{pattern.text}/ seen at line {pattern.line_no} "
@@ -328,6 +433,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not failures:
         print(f"PASS {args.name}: QEMU exit {status} after {elapsed:.2f} s, "
               f"{len(expects)}/{len(expects)} expected patterns seen, none rejected"
+              + (f", {len(counts)} counted pattern(s) often enough" if counts else "")
+              + (f", {len(steps)}/{len(steps)} conversation steps sent" if steps else "")
               + (f"; boot {marker.seen_at:.2f} s to '{marker.text}'" if timing else "")
               + f"; log {log_path}", flush=True)
         return 0
@@ -340,6 +447,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         print("  expected patterns that were seen:")
         for p in seen:
             print(f"    /{p.text}/ at {p.seen_at:.2f} s (line {p.line_no})")
+    sent = [step for step in steps if step.sent_at is not None]
+    if sent:
+        print("  conversation steps sent:")
+        for step in sent:
+            print(f"    {step.text!r} at {step.sent_at:.2f} s, after /{step.pattern.text}/ matched: {step.pattern.line!r}")
     tail = watcher.lines[-TAIL_LINES:]
     print(f"serial log: {log_path} ({len(watcher.lines)} lines); last {len(tail)} lines:")
     for line in tail:

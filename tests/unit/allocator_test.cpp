@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "allocation_stress.hpp"
 #include "runtime/allocator.hpp"
 
 namespace {
@@ -64,35 +65,15 @@ struct AllocatorTest : ::testing::Test {
 
 TEST_F(AllocatorTest, BlocksDoNotOverlapAndEverythingComesBack)
 {
-    std::mt19937 random(42);
-    struct Block {
-        uint8_t* data;
-        size_t size;
-        uint8_t fill;
-    };
-    std::vector<Block> blocks;
-    for (int i = 0; i < 5000; ++i) {
-        const size_t size = random() % 8 == 0 ? random() % 30000 : random() % 600;
-        auto* data = static_cast<uint8_t*>(heap.allocate(size));
-        ASSERT_NE(data, nullptr);
-        ASSERT_EQ(reinterpret_cast<uintptr_t>(data) % Allocator::alignment, 0u);
-        ASSERT_GE(usable(data), size);
-        const auto fill = static_cast<uint8_t>(i);
-        std::memset(data, fill, size);
-        blocks.push_back({data, size, fill});
-        if (random() % 3 == 0) {
-            const size_t victim = random() % blocks.size();
-            for (size_t b = 0; b < blocks[victim].size; ++b)
-                ASSERT_EQ(blocks[victim].data[b], blocks[victim].fill);
-            ASSERT_EQ(heap.free(blocks[victim].data), Status::ok);
-            blocks.erase(blocks.begin() + static_cast<long>(victim));
-        }
-    }
-    for (const Block& block : blocks) {
-        for (size_t b = 0; b < block.size; ++b)
-            ASSERT_EQ(block.data[b], block.fill);
-        ASSERT_EQ(heap.free(block.data), Status::ok);
-    }
+    stress_allocations(
+        5000,
+        [&](size_t size) {
+            void* block = heap.allocate(size);
+            EXPECT_GE(block != nullptr ? usable(block) : 0, size);
+            return block;
+        },
+        [&](void* block) { return heap.free(block) == Status::ok; },
+        [](std::mt19937& random) { return random() % 8 == 0 ? random() % 30000 : random() % 600; });
     EXPECT_EQ(heap.bytes_in_use(), 0u);
     EXPECT_EQ(heap.pages_mapped(), pages.m_outstanding);
 }

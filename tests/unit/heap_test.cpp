@@ -6,6 +6,7 @@
 #include <set>
 #include <vector>
 
+#include "allocation_stress.hpp"
 #include "mm/heap.hpp"
 
 namespace {
@@ -45,34 +46,9 @@ TEST(Heap, BlocksDoNotOverlapAndAreReused)
 {
     HostPages pages;
     kernel::Heap heap(pages);
-    std::mt19937 random(42);
-    struct Block {
-        uint8_t* data;
-        size_t size;
-        uint8_t fill;
-    };
-    std::vector<Block> blocks;
-    for (int i = 0; i < 2000; ++i) {
-        const size_t size = 1 + random() % 9000;
-        auto* data = static_cast<uint8_t*>(heap.allocate(size));
-        ASSERT_NE(data, nullptr);
-        EXPECT_EQ(reinterpret_cast<uintptr_t>(data) % 16, 0u);
-        const auto fill = static_cast<uint8_t>(i);
-        std::memset(data, fill, size);
-        blocks.push_back({data, size, fill});
-        if (random() % 3 == 0) { // free a random earlier block
-            const size_t victim = random() % blocks.size();
-            for (size_t b = 0; b < blocks[victim].size; ++b)
-                ASSERT_EQ(blocks[victim].data[b], blocks[victim].fill);
-            ASSERT_TRUE(heap.free(blocks[victim].data));
-            blocks.erase(blocks.begin() + static_cast<long>(victim));
-        }
-    }
-    for (const Block& block : blocks) {
-        for (size_t b = 0; b < block.size; ++b)
-            ASSERT_EQ(block.data[b], block.fill);
-        ASSERT_TRUE(heap.free(block.data));
-    }
+    stress_allocations(
+        2000, [&](size_t size) { return heap.allocate(size); }, [&](void* block) { return heap.free(block); },
+        [](std::mt19937& random) { return size_t{1} + random() % 9000; });
     EXPECT_EQ(heap.bytes_in_use(), 0u);
     // Small-block pages stay cached in the free lists; large runs went back.
     void* again = heap.allocate(24);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 #include "data_store.hpp"
 #include "service_table.hpp"
@@ -111,6 +112,39 @@ TEST(RsDataStore, PutGetOverwriteAndFull)
     std::memcpy(extra, "one-too-many", 12);
     EXPECT_FALSE(store.put(extra, value));
     EXPECT_TRUE(store.put(key, value)); // an existing key still updates
+}
+
+} // namespace
+
+namespace {
+
+TEST(RsRestartPacing, QuickFailuresBackOffButRequestedEndsDoNot)
+{
+    constexpr uint64_t ms = 1000000;
+    rs::Service s;
+    uint64_t now = 5000 * ms;
+    std::vector<uint64_t> delays;
+    for (int i = 0; i < 12; ++i) {
+        s.started_ns = now - 50 * ms; // died 50 ms after its start
+        delays.push_back(rs::restart_delay_ns(s, now));
+        now += 100 * ms;
+    }
+    EXPECT_EQ(delays[0], 0u);
+    EXPECT_EQ(delays[2], 0u);
+    EXPECT_EQ(delays[3], 10 * ms);
+    EXPECT_EQ(delays[4], 20 * ms);
+    EXPECT_EQ(delays[5], 40 * ms);
+    EXPECT_EQ(delays[11], 1000 * ms); // capped
+
+    s.ended_on_request = true; // crash injection or a hang rs detected
+    EXPECT_EQ(rs::restart_delay_ns(s, now), 0u);
+    EXPECT_FALSE(s.ended_on_request);
+    EXPECT_EQ(s.quick_failures, 0u);
+
+    s.started_ns = now - 5000 * ms; // ran a while: the count starts over
+    s.quick_failures = 9;
+    EXPECT_EQ(rs::restart_delay_ns(s, now), 0u);
+    EXPECT_EQ(s.quick_failures, 0u);
 }
 
 } // namespace

@@ -1,0 +1,351 @@
+#include "shell.hpp"
+
+#include <cstdarg>
+
+namespace sh {
+namespace {
+
+using tern::rs::Op;
+
+bool equal(const char* a, const char* b)
+{
+    while (*a != '\0' && *a == *b) {
+        ++a;
+        ++b;
+    }
+    return *a == *b;
+}
+
+size_t length(const char* s)
+{
+    size_t n = 0;
+    while (s[n] != '\0')
+        ++n;
+    return n;
+}
+
+bool starts_with(const char* s, const char* prefix)
+{
+    for (; *prefix != '\0'; ++s, ++prefix)
+        if (*s != *prefix)
+            return false;
+    return true;
+}
+
+// A whole unsigned number: decimal, or hexadecimal after "0x".
+bool parse_number(const char* s, uint64_t& value)
+{
+    unsigned base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    if (*s == '\0')
+        return false;
+    uint64_t v = 0;
+    for (; *s != '\0'; ++s) {
+        unsigned digit;
+        if (*s >= '0' && *s <= '9')
+            digit = static_cast<unsigned>(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            digit = static_cast<unsigned>(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            digit = static_cast<unsigned>(*s - 'A' + 10);
+        else
+            return false;
+        if (v > (~0ull - digit) / base)
+            return false; // overflow
+        v = v * base + digit;
+    }
+    value = v;
+    return true;
+}
+
+const char* state_name(sys::ProcessState state)
+{
+    switch (state) {
+    case sys::ProcessState::free: return "free";
+    case sys::ProcessState::running: return "running";
+    case sys::ProcessState::ready: return "ready";
+    case sys::ProcessState::blocked: return "blocked";
+    case sys::ProcessState::stopped: return "stopped";
+    }
+    return "?";
+}
+
+// The process name from ProcessInfo, terminated even if the kernel filled
+// all 32 bytes.
+struct Name {
+    char text[sizeof(sys::ProcessInfo::name) + 1];
+    explicit Name(const sys::ProcessInfo& info)
+    {
+        for (size_t i = 0; i < sizeof(info.name); ++i)
+            text[i] = info.name[i];
+        text[sizeof(info.name)] = '\0';
+    }
+};
+
+// "12.3" (milliseconds with one decimal) from nanoseconds.
+struct Milliseconds {
+    char text[32];
+    explicit Milliseconds(uint64_t ns) { tern::format_to(text, sizeof(text), "%lu.%lu", ns / 1000000, ns / 100000 % 10); }
+};
+
+// "42.5%" for part/whole (0% when whole is 0; at most 100%).
+struct Percent {
+    char text[16];
+    Percent(uint64_t part, uint64_t whole)
+    {
+        uint64_t permille =
+            whole == 0 ? 0 : static_cast<uint64_t>(static_cast<unsigned __int128>(part) * 1000 / whole);
+        if (permille > 1000)
+            permille = 1000;
+        tern::format_to(text, sizeof(text), "%lu.%lu%%", permille / 10, permille % 10);
+    }
+};
+
+} // namespace
+
+const Shell::Command Shell::commands[] = {
+    {"help", "help", "this list", 1, 1, &Shell::help},
+    {"ps", "ps", "processes: slot, endpoint, name, core, state, restarts, CPU time, system calls", 1, 1, &Shell::ps},
+    {"kill", "kill NAME", "stop a service (rs restarts it when its policy says so)", 2, 2, &Shell::kill},
+    {"crash", "crash NAME [segv|hang]", "make a service fault (segv, the default) or hang, to test recovery", 2, 3,
+     &Shell::crash},
+    {"run", "run NAME [core=N]", "start a service that is not running (e.g. one with start=manual)", 2, 3,
+     &Shell::run},
+    {"uptime", "uptime", "time since boot", 1, 1, &Shell::uptime},
+    {"cores", "cores", "per core: online, busy % since boot and over the last 100 ms", 1, 1, &Shell::cores},
+    {"stat", "stat NAME|ENDPOINT", "one process: endpoint, system calls, CPU time", 2, 2, &Shell::stat},
+    {"poweroff", "poweroff", "switch the machine off", 1, 1, &Shell::poweroff},
+};
+
+void Shell::say(const char* fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    tern::vformat(m_out, fmt, args);
+    va_end(args);
+}
+
+void Shell::execute(const char* line)
+{
+    // Split into words, in a copy we can terminate.
+    char copy[256];
+    size_t n = 0;
+    for (; line[n] != '\0' && n + 1 < sizeof(copy); ++n)
+        copy[n] = line[n] == '\t' ? ' ' : line[n];
+    copy[n] = '\0';
+    Args args{};
+    for (char* p = copy; *p != '\0';) {
+        while (*p == ' ')
+            ++p;
+        if (*p == '\0')
+            break;
+        if (args.count == max_words) {
+            say("sh: too many words (at most %zu)\n", max_words);
+            return;
+        }
+        args.word[args.count++] = p;
+        while (*p != '\0' && *p != ' ')
+            ++p;
+        if (*p == ' ')
+            *p++ = '\0';
+    }
+    if (args.count == 0)
+        return;
+    for (const Command& command : commands) {
+        if (!equal(command.name, args.word[0]))
+            continue;
+        if (args.count < command.min_words || args.count > command.max_words) {
+            say("usage: %s\n", command.synopsis);
+            return;
+        }
+        (this->*command.run)(args);
+        return;
+    }
+    say("sh: unknown command '%s' (try help)\n", args.word[0]);
+}
+
+void Shell::help(const Args&)
+{
+    say("commands:\n");
+    for (const Command& command : commands)
+        say("  %-24s %s\n", command.synopsis, command.help);
+}
+
+void Shell::ps(const Args&)
+{
+    say("%4s  %-10s %-16s %4s  %-8s %8s %10s %10s\n", "SLOT", "ENDPOINT", "NAME", "CORE", "STATE", "RESTARTS",
+        "CPU(ms)", "SYSCALLS");
+    for (uint64_t slot = 0; slot < process_slots; ++slot) {
+        sys::ProcessInfo info{};
+        if (m_system.proc_info(slot, info) < 0)
+            continue;
+        char endpoint[24];
+        tern::format_to(endpoint, sizeof(endpoint), "0x%lx", info.endpoint);
+        say("%4lu  %-10s %-16s %4u  %-8s %8u %10s %10lu\n", slot, endpoint, Name(info).text, info.core,
+            state_name(info.state), info.restarts, Milliseconds(info.cpu_time_ns).text, info.syscalls);
+    }
+}
+
+bool Shell::check_service_name(const char* command, const char* name)
+{
+    if (length(name) <= tern::rs::key_size)
+        return true;
+    say("%s: service name '%s' is too long (at most %zu characters)\n", command, name, tern::rs::key_size);
+    return false;
+}
+
+void Shell::report_rs_error(const char* command, const char* name, int64_t result)
+{
+    switch (static_cast<sys::Error>(-result)) {
+    case sys::Error::not_found:
+        say("%s: no service '%s'%s\n", command, name, equal(command, "run") ? "" : " running");
+        return;
+    case sys::Error::permission: say("%s: permission denied\n", command); return;
+    case sys::Error::busy: say("%s: '%s' is already running\n", command, name); return;
+    case sys::Error::dead_endpoint:
+        say("%s: rs is not answering (%s)\n", command, sys::error_name(result));
+        return;
+    default: say("%s: '%s': %s\n", command, name, sys::error_name(result)); return;
+    }
+}
+
+void Shell::kill(const Args& args)
+{
+    const char* name = args.word[1];
+    if (!check_service_name("kill", name))
+        return;
+    sys::Message reply{};
+    const int64_t result = m_system.rs_call(Op::kill, name, 0, reply);
+    if (result < 0)
+        report_rs_error("kill", name, result);
+    else
+        say("kill: killed '%s'\n", name);
+}
+
+void Shell::crash(const Args& args)
+{
+    const char* name = args.word[1];
+    sys::CrashKind kind = sys::CrashKind::segfault;
+    if (args.count == 3) {
+        if (equal(args.word[2], "hang"))
+            kind = sys::CrashKind::hang;
+        else if (!equal(args.word[2], "segv")) {
+            say("crash: unknown kind '%s' (segv or hang)\n", args.word[2]);
+            return;
+        }
+    }
+    if (!check_service_name("crash", name))
+        return;
+    sys::Message reply{};
+    const int64_t result = m_system.rs_call(Op::crash, name, static_cast<uint64_t>(kind), reply);
+    if (result < 0)
+        report_rs_error("crash", name, result);
+    else if (kind == sys::CrashKind::hang)
+        say("crash: made '%s' hang\n", name);
+    else
+        say("crash: made '%s' touch an unmapped address\n", name);
+}
+
+void Shell::run(const Args& args)
+{
+    const char* name = args.word[1];
+    uint64_t core = ~0ull;
+    if (args.count == 3) {
+        if (!starts_with(args.word[2], "core=") || !parse_number(args.word[2] + 5, core) || core >= max_cores) {
+            say("run: bad option '%s' (want core=N)\n", args.word[2]);
+            return;
+        }
+    }
+    if (!check_service_name("run", name))
+        return;
+    sys::Message reply{};
+    const int64_t result = m_system.rs_call(Op::start, name, core, reply);
+    if (result < 0) {
+        report_rs_error("run", name, result);
+        return;
+    }
+    say("run: started '%s' as endpoint 0x%lx\n", name, reply.words[1]);
+}
+
+void Shell::uptime(const Args&)
+{
+    const uint64_t ns = m_system.uptime_ns();
+    say("up %lu.%03lu s\n", ns / 1000000000, ns / 1000000 % 1000);
+}
+
+void Shell::cores(const Args&)
+{
+    sys::CpuInfo before[max_cores];
+    bool present[max_cores] = {};
+    uint64_t count = 0;
+    for (; count < max_cores; ++count) {
+        if (m_system.cpu_info(count, before[count]) < 0)
+            break;
+        present[count] = true;
+    }
+    if (count == 0) {
+        say("cores: cannot read core information\n");
+        return;
+    }
+    m_system.sleep_ms(cores_window_ms);
+    for (uint64_t core = 0; core < count; ++core) {
+        sys::CpuInfo after{};
+        if (!present[core] || m_system.cpu_info(core, after) < 0) {
+            say("core %lu: no information\n", core);
+            continue;
+        }
+        if (!after.online) {
+            say("core %lu: offline\n", core);
+            continue;
+        }
+        const uint64_t busy = after.busy_ns >= before[core].busy_ns ? after.busy_ns - before[core].busy_ns : 0;
+        const uint64_t total = after.total_ns >= before[core].total_ns ? after.total_ns - before[core].total_ns : 0;
+        say("core %lu: online (apic %u), busy %s since boot, %s over the last %lu ms\n", core, after.apic_id,
+            Percent(after.busy_ns, after.total_ns).text, Percent(busy, total).text, total / 1000000);
+    }
+}
+
+void Shell::stat(const Args& args)
+{
+    const char* target = args.word[1];
+    sys::ProcessInfo info{};
+    bool found = false;
+    uint64_t number;
+    if (parse_number(target, number)) {
+        const sys::Endpoint endpoint = number;
+        found = sys::endpoint::slot(endpoint) < process_slots &&
+                m_system.proc_info(sys::endpoint::slot(endpoint), info) == 0 && info.endpoint == endpoint;
+        if (!found) {
+            say("stat: no process with endpoint 0x%lx\n", endpoint);
+            return;
+        }
+    } else {
+        for (uint64_t slot = 0; slot < process_slots && !found; ++slot)
+            found = m_system.proc_info(slot, info) == 0 && equal(Name(info).text, target);
+        if (!found) {
+            say("stat: no process '%s'\n", target);
+            return;
+        }
+    }
+    const int64_t syscalls = m_system.syscall_count(info.endpoint);
+    say("%s: endpoint 0x%lx (slot %lu, generation %lu), core %u, %s, restarts %u\n", Name(info).text, info.endpoint,
+        sys::endpoint::slot(info.endpoint), sys::endpoint::generation(info.endpoint), info.core,
+        state_name(info.state), info.restarts);
+    if (syscalls < 0)
+        say("  system calls: %s\n", sys::error_name(syscalls));
+    else
+        say("  system calls: %ld\n", syscalls);
+    say("  CPU time: %s ms\n", Milliseconds(info.cpu_time_ns).text);
+}
+
+void Shell::poweroff(const Args&)
+{
+    say("poweroff: switching off\n");
+    const int64_t result = m_system.poweroff();
+    say("poweroff: %s\n", sys::error_name(result));
+}
+
+} // namespace sh

@@ -1,0 +1,82 @@
+// The shell's commands: parse a line, run the command, print the answer.
+// Pure logic: everything it asks of the system goes through the System
+// interface, and everything it prints goes to a FormatSink, so the host tests
+// run it against a fake system. main.cpp binds both to the real thing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "base/format.hpp"
+#include "proto/rs.hpp"
+#include "proto/syscall.hpp"
+
+namespace sh {
+
+namespace sys = tern::sys;
+
+// What the shell needs from Tern: the system calls it makes, and requests to
+// rs. Results follow the system-call convention (>= 0, or -Error).
+class System {
+public:
+    virtual int64_t proc_info(uint64_t slot, sys::ProcessInfo& info) = 0;
+    virtual int64_t cpu_info(uint64_t core, sys::CpuInfo& info) = 0;
+    virtual int64_t syscall_count(sys::Endpoint endpoint) = 0;
+    virtual uint64_t uptime_ns() = 0;
+    virtual void sleep_ms(uint64_t milliseconds) = 0;
+    // A request to rs (see runtime/rs_client.hpp): the result and the reply.
+    virtual int64_t rs_call(tern::rs::Op op, const char* name, uint64_t arg, sys::Message& reply) = 0;
+    // Returns only if the machine did not go off (-permission ...).
+    virtual int64_t poweroff() = 0;
+
+protected:
+    ~System() = default;
+};
+
+class Shell {
+public:
+    static constexpr size_t max_words = 8;
+    static constexpr uint64_t process_slots = 64; // proc_info slots ps and stat look at
+    static constexpr uint64_t max_cores = 64;
+    static constexpr uint64_t cores_window_ms = 100; // `cores`: the recent-load window
+
+    Shell(System& system, tern::FormatSink& out) : m_system(system), m_out(out) {}
+
+    // Runs one command line (surrounding and repeated blanks do not matter;
+    // an empty line does nothing).
+    void execute(const char* line);
+
+private:
+    struct Args {
+        size_t count;
+        const char* word[max_words];
+    };
+    struct Command {
+        const char* name;
+        const char* synopsis;
+        const char* help;
+        size_t min_words; // including the command's own name
+        size_t max_words;
+        void (Shell::*run)(const Args&);
+    };
+    static const Command commands[];
+
+    void help(const Args&);
+    void ps(const Args&);
+    void kill(const Args&);
+    void crash(const Args&);
+    void run(const Args&);
+    void uptime(const Args&);
+    void cores(const Args&);
+    void stat(const Args&);
+    void poweroff(const Args&);
+
+    bool check_service_name(const char* command, const char* name);
+    void report_rs_error(const char* command, const char* name, int64_t result);
+    void say(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+
+    System& m_system;
+    tern::FormatSink& m_out;
+};
+
+} // namespace sh

@@ -1,0 +1,279 @@
+// The shell's commands (apps/sh/shell.cpp) against a fake system.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "shell.hpp"
+
+namespace {
+
+namespace sys = tern::sys;
+using tern::rs::Op;
+
+class StringSink final : public tern::FormatSink {
+public:
+    void write(const char* text, size_t length) override { data.append(text, length); }
+    std::string data;
+};
+
+struct RsRequest {
+    Op op;
+    std::string name;
+    uint64_t arg;
+};
+
+class FakeSystem final : public sh::System {
+public:
+    std::map<uint64_t, sys::ProcessInfo> processes; // by slot
+    std::vector<sys::CpuInfo> cores_before, cores_after;
+    bool slept = false;
+    uint64_t slept_ms = 0;
+    uint64_t now_ns = 0;
+    std::map<sys::Endpoint, int64_t> syscalls;
+    std::vector<RsRequest> requests;
+    int64_t rs_result = 0;
+    uint64_t rs_reply_word1 = 0;
+    int poweroffs = 0;
+
+    void add_process(uint64_t slot, uint64_t generation, const char* name, uint32_t core, sys::ProcessState state,
+                     uint32_t restarts, uint64_t cpu_ns, uint64_t calls)
+    {
+        sys::ProcessInfo info{};
+        info.endpoint = sys::endpoint::make(slot, generation);
+        for (size_t i = 0; name[i] != '\0' && i + 1 < sizeof(info.name); ++i)
+            info.name[i] = name[i];
+        info.core = core;
+        info.state = state;
+        info.restarts = restarts;
+        info.cpu_time_ns = cpu_ns;
+        info.syscalls = calls;
+        processes[slot] = info;
+        syscalls[info.endpoint] = static_cast<int64_t>(calls) + 1; // live count: one more
+    }
+
+    int64_t proc_info(uint64_t slot, sys::ProcessInfo& info) override
+    {
+        auto it = processes.find(slot);
+        if (it == processes.end())
+            return sys::error_code(sys::Error::not_found);
+        info = it->second;
+        return 0;
+    }
+    int64_t cpu_info(uint64_t core, sys::CpuInfo& info) override
+    {
+        const auto& table = slept ? cores_after : cores_before;
+        if (core >= table.size())
+            return sys::error_code(sys::Error::not_found);
+        info = table[core];
+        return 0;
+    }
+    int64_t syscall_count(sys::Endpoint endpoint) override
+    {
+        auto it = syscalls.find(endpoint);
+        return it == syscalls.end() ? sys::error_code(sys::Error::dead_endpoint) : it->second;
+    }
+    uint64_t uptime_ns() override { return now_ns; }
+    void sleep_ms(uint64_t ms) override
+    {
+        slept = true;
+        slept_ms += ms;
+    }
+    int64_t rs_call(Op op, const char* name, uint64_t arg, sys::Message& reply) override
+    {
+        requests.push_back({op, name, arg});
+        reply = sys::Message{};
+        reply.words[0] = static_cast<uint64_t>(rs_result);
+        reply.words[1] = rs_reply_word1;
+        return rs_result;
+    }
+    int64_t poweroff() override
+    {
+        ++poweroffs;
+        return sys::error_code(sys::Error::permission);
+    }
+};
+
+struct ShellTest : ::testing::Test {
+    FakeSystem system;
+    StringSink out;
+    sh::Shell shell{system, out};
+
+    std::string run(const char* line)
+    {
+        out.data.clear();
+        shell.execute(line);
+        return out.data;
+    }
+};
+
+TEST_F(ShellTest, EmptyLinesDoNothing)
+{
+    EXPECT_EQ(run(""), "");
+    EXPECT_EQ(run("   \t "), "");
+}
+
+TEST_F(ShellTest, UnknownCommand)
+{
+    EXPECT_EQ(run("frobnicate now"), "sh: unknown command 'frobnicate' (try help)\n");
+    EXPECT_EQ(run("PS"), "sh: unknown command 'PS' (try help)\n");
+}
+
+TEST_F(ShellTest, HelpListsEveryCommandOnItsOwnLine)
+{
+    const std::string text = run("help");
+    for (const char* name : {"help", "ps", "kill NAME", "crash NAME [segv|hang]", "run NAME [core=N]", "uptime",
+                             "cores", "stat NAME|ENDPOINT", "poweroff"})
+        EXPECT_NE(text.find(std::string("\n  ") + name + " "), std::string::npos) << name;
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 10);
+}
+
+TEST_F(ShellTest, WrongNumberOfWordsShowsUsage)
+{
+    EXPECT_EQ(run("kill"), "usage: kill NAME\n");
+    EXPECT_EQ(run("kill a b"), "usage: kill NAME\n");
+    EXPECT_EQ(run("ps -a"), "usage: ps\n");
+    EXPECT_EQ(run("crash a segv extra"), "usage: crash NAME [segv|hang]\n");
+    EXPECT_EQ(run("a b c d e f g h i"), "sh: too many words (at most 8)\n");
+    EXPECT_TRUE(system.requests.empty());
+}
+
+TEST_F(ShellTest, PsListsLiveProcesses)
+{
+    system.add_process(0, 1, "rs", 0, sys::ProcessState::blocked, 0, 1234567, 42);
+    system.add_process(1, 1, "sh", 0, sys::ProcessState::running, 0, 25000000, 1000);
+    system.add_process(5, 3, "hello", 1, sys::ProcessState::ready, 2, 0, 7);
+    const std::string text = run("ps");
+    EXPECT_EQ(text,
+              "SLOT  ENDPOINT   NAME             CORE  STATE    RESTARTS    CPU(ms)   SYSCALLS\n"
+              "   0  0x10000    rs                  0  blocked         0        1.2         42\n"
+              "   1  0x10001    sh                  0  running         0       25.0       1000\n"
+              "   5  0x30005    hello               1  ready           2        0.0          7\n");
+}
+
+TEST_F(ShellTest, PsCopesWithAFullLengthName)
+{
+    sys::ProcessInfo info{};
+    std::memset(info.name, 'n', sizeof(info.name)); // no terminator at all
+    system.processes[2] = info;
+    const std::string text = run("ps");
+    EXPECT_NE(text.find(std::string(32, 'n') + " "), std::string::npos);
+    EXPECT_EQ(text.find(std::string(33, 'n')), std::string::npos);
+}
+
+TEST_F(ShellTest, KillAsksRs)
+{
+    EXPECT_EQ(run("kill hello"), "kill: killed 'hello'\n");
+    ASSERT_EQ(system.requests.size(), 1u);
+    EXPECT_EQ(system.requests[0].op, Op::kill);
+    EXPECT_EQ(system.requests[0].name, "hello");
+}
+
+TEST_F(ShellTest, RsErrorsAreSpelledOut)
+{
+    system.rs_result = sys::error_code(sys::Error::not_found);
+    EXPECT_EQ(run("kill foo"), "kill: no service 'foo' running\n");
+    EXPECT_EQ(run("crash foo"), "crash: no service 'foo' running\n");
+    EXPECT_EQ(run("run foo"), "run: no service 'foo'\n");
+    system.rs_result = sys::error_code(sys::Error::permission);
+    EXPECT_EQ(run("kill hello"), "kill: permission denied\n");
+    system.rs_result = sys::error_code(sys::Error::busy);
+    EXPECT_EQ(run("run hello"), "run: 'hello' is already running\n");
+    system.rs_result = sys::error_code(sys::Error::dead_endpoint);
+    EXPECT_EQ(run("kill hello"), "kill: rs is not answering (dead endpoint)\n");
+    system.rs_result = sys::error_code(sys::Error::no_memory);
+    EXPECT_EQ(run("run hello"), "run: 'hello': no memory\n");
+}
+
+TEST_F(ShellTest, LongServiceNamesAreRefusedBeforeAskingRs)
+{
+    EXPECT_EQ(run("kill abcdefghijklmnopq"),
+              "kill: service name 'abcdefghijklmnopq' is too long (at most 16 characters)\n");
+    EXPECT_TRUE(system.requests.empty());
+    EXPECT_EQ(run("kill abcdefghijklmnop"), "kill: killed 'abcdefghijklmnop'\n");
+}
+
+TEST_F(ShellTest, CrashKinds)
+{
+    EXPECT_EQ(run("crash hello"), "crash: made 'hello' touch an unmapped address\n");
+    EXPECT_EQ(run("crash hello segv"), "crash: made 'hello' touch an unmapped address\n");
+    EXPECT_EQ(run("crash hello hang"), "crash: made 'hello' hang\n");
+    EXPECT_EQ(run("crash hello boom"), "crash: unknown kind 'boom' (segv or hang)\n");
+    ASSERT_EQ(system.requests.size(), 3u);
+    EXPECT_EQ(system.requests[0].op, Op::crash);
+    EXPECT_EQ(system.requests[0].arg, static_cast<uint64_t>(sys::CrashKind::segfault));
+    EXPECT_EQ(system.requests[1].arg, static_cast<uint64_t>(sys::CrashKind::segfault));
+    EXPECT_EQ(system.requests[2].arg, static_cast<uint64_t>(sys::CrashKind::hang));
+}
+
+TEST_F(ShellTest, RunWithAndWithoutCore)
+{
+    system.rs_reply_word1 = 0x20004;
+    EXPECT_EQ(run("run hello"), "run: started 'hello' as endpoint 0x20004\n");
+    EXPECT_EQ(run("run hello core=1"), "run: started 'hello' as endpoint 0x20004\n");
+    ASSERT_EQ(system.requests.size(), 2u);
+    EXPECT_EQ(system.requests[0].op, Op::start);
+    EXPECT_EQ(system.requests[0].arg, ~0ull);
+    EXPECT_EQ(system.requests[1].arg, 1u);
+    for (const char* bad : {"run hello core=", "run hello core=x", "run hello cpu=1", "run hello core=64"})
+        EXPECT_EQ(run(bad).rfind("run: bad option '", 0), 0u) << bad;
+    EXPECT_EQ(system.requests.size(), 2u);
+}
+
+TEST_F(ShellTest, Uptime)
+{
+    system.now_ns = 12345678901;
+    EXPECT_EQ(run("uptime"), "up 12.345 s\n");
+    system.now_ns = 7000000;
+    EXPECT_EQ(run("uptime"), "up 0.007 s\n");
+}
+
+TEST_F(ShellTest, CoresSamplesTwice)
+{
+    // core 0: 1 s of 4 s busy since boot; 50 ms of the last 100 ms.
+    system.cores_before = {{0, 1, 950000000, 3900000000}, {1, 1, 0, 3800000000}, {2, 0, 0, 0}};
+    system.cores_after = {{0, 1, 1000000000, 4000000000}, {1, 1, 0, 3900000000}, {2, 0, 0, 0}};
+    EXPECT_EQ(run("cores"),
+              "core 0: online (apic 0), busy 25.0% since boot, 50.0% over the last 100 ms\n"
+              "core 1: online (apic 1), busy 0.0% since boot, 0.0% over the last 100 ms\n"
+              "core 2: offline\n");
+    EXPECT_EQ(system.slept_ms, sh::Shell::cores_window_ms);
+}
+
+TEST_F(ShellTest, CoresNeverDividesByZeroOrGoesAbove100)
+{
+    system.cores_before = {{0, 1, 0, 0}};
+    system.cores_after = {{0, 1, 500, 400}};
+    EXPECT_EQ(run("cores"), "core 0: online (apic 0), busy 100.0% since boot, 100.0% over the last 0 ms\n");
+    system.slept = false;
+    system.cores_after = {{0, 1, 0, 0}};
+    EXPECT_EQ(run("cores"), "core 0: online (apic 0), busy 0.0% since boot, 0.0% over the last 0 ms\n");
+}
+
+TEST_F(ShellTest, StatByNameAndEndpoint)
+{
+    system.add_process(0, 1, "rs", 0, sys::ProcessState::blocked, 0, 1234567, 42);
+    system.add_process(3, 2, "hello", 1, sys::ProcessState::ready, 1, 2500000, 9);
+    const std::string expected = "hello: endpoint 0x20003 (slot 3, generation 2), core 1, ready, restarts 1\n"
+                                 "  system calls: 10\n"
+                                 "  CPU time: 2.5 ms\n";
+    EXPECT_EQ(run("stat hello"), expected);
+    EXPECT_EQ(run("stat 0x20003"), expected);
+    EXPECT_EQ(run("stat 131075"), expected);
+    EXPECT_EQ(run("stat 0x10003"), "stat: no process with endpoint 0x10003\n") << "an old generation";
+    EXPECT_EQ(run("stat 0xffffffffffff"), "stat: no process with endpoint 0xffffffffffff\n");
+    EXPECT_EQ(run("stat nobody"), "stat: no process 'nobody'\n");
+    system.syscalls.clear();
+    EXPECT_NE(run("stat rs").find("  system calls: dead endpoint\n"), std::string::npos);
+}
+
+TEST_F(ShellTest, PoweroffReportsFailure)
+{
+    EXPECT_EQ(run("poweroff"), "poweroff: switching off\npoweroff: permission denied\n");
+    EXPECT_EQ(system.poweroffs, 1);
+}
+
+} // namespace
