@@ -37,7 +37,7 @@ void init()
     outb(com1 + data, 0x01);         // 115200 baud
     outb(com1 + interrupt_enable, 0x00);
     outb(com1 + line_control, 0x03); // 8N1
-    outb(com1 + fifo_control, 0xC7); // FIFO on, cleared, 14-byte threshold
+    outb(com1 + fifo_control, 0xC5); // FIFO on, 14-byte threshold; keep bytes already received
     outb(com1 + modem_control, 0x03);
 }
 
