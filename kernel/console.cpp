@@ -19,7 +19,7 @@ constexpr size_t buffer_size = 1024;
 
 uint8_t g_buffer[buffer_size];
 size_t g_head = 0, g_count = 0;
-Process* g_reader = nullptr;
+sys::Endpoint g_reader = 0; // the process blocked in console_read, if any
 
 void on_serial_interrupt(arch::InterruptFrame&)
 {
@@ -31,9 +31,9 @@ void on_serial_interrupt(arch::InterruptFrame&)
             ++g_count;
         }
     }
-    if (g_reader != nullptr && g_count > 0) {
-        Process* reader = g_reader;
-        g_reader = nullptr;
+    Process* reader = process_for(g_reader);
+    if (reader != nullptr && g_count > 0) {
+        g_reader = 0;
         if (reader->state == sys::ProcessState::blocked && reader->wait == Wait::console) {
             reader->ipc_result = 0;
             make_ready(*reader);
@@ -59,9 +59,9 @@ int64_t console_read(Process& me, uint64_t user_buffer, uint64_t capacity)
     if (!me.space.copy_out(user_buffer, &probe, 1))
         return error_code(Error::bad_address);
     while (g_count == 0) {
-        if (g_reader != nullptr && g_reader != &me && g_reader->alive())
+        if (g_reader != me.endpoint() && process_for(g_reader) != nullptr)
             return error_code(Error::busy); // one reader at a time
-        g_reader = &me;
+        g_reader = me.endpoint();
         block_current(Wait::console);
         if (me.ipc_result != 0)
             return me.ipc_result;

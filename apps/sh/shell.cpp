@@ -88,7 +88,10 @@ struct Name {
 // "12.3" (milliseconds with one decimal) from nanoseconds.
 struct Milliseconds {
     char text[32];
-    explicit Milliseconds(uint64_t ns) { tern::format_to(text, sizeof(text), "%lu.%lu", ns / 1000000, ns / 100000 % 10); }
+    explicit Milliseconds(uint64_t ns)
+    {
+        tern::format_to(text, sizeof(text), "%lu.%lu", ns / 1000000, ns / 100000 % 10);
+    }
 };
 
 // "42.5%" for part/whole (0% when whole is 0; at most 100%).
@@ -106,19 +109,27 @@ struct Percent {
 
 } // namespace
 
-const Shell::Command Shell::commands[] = {
-    {"help", "help", "this list", 1, 1, &Shell::help},
-    {"ps", "ps", "processes: slot, endpoint, name, core, state, restarts, CPU time, system calls", 1, 1, &Shell::ps},
-    {"kill", "kill NAME", "stop a service (rs restarts it when its policy says so)", 2, 2, &Shell::kill},
-    {"crash", "crash NAME [segv|hang]", "make a service fault (segv, the default) or hang, to test recovery", 2, 3,
-     &Shell::crash},
-    {"run", "run NAME [core=N]", "start a service that is not running (e.g. one with start=manual)", 2, 3,
-     &Shell::run},
-    {"uptime", "uptime", "time since boot", 1, 1, &Shell::uptime},
-    {"cores", "cores", "per core: online, busy % since boot and over the last 100 ms", 1, 1, &Shell::cores},
-    {"stat", "stat NAME|ENDPOINT", "one process: endpoint, system calls, CPU time", 2, 2, &Shell::stat},
-    {"poweroff", "poweroff", "switch the machine off", 1, 1, &Shell::poweroff},
-};
+// The command table; a function so it can name the private handlers and
+// still be a constant.
+const Shell::Command* Shell::commands(size_t& count)
+{
+    static constexpr Command table[] = {
+        {"help", "help", "this list", 1, 1, &Shell::help},
+        {"ps", "ps", "processes: slot, endpoint, name, core, state, restarts, CPU time, system calls", 1, 1,
+         &Shell::ps},
+        {"kill", "kill NAME", "stop a service (rs restarts it when its policy says so)", 2, 2, &Shell::kill},
+        {"crash", "crash NAME [segv|hang]", "make a service fault (segv, the default) or hang, to test recovery", 2,
+         3, &Shell::crash},
+        {"run", "run NAME [core=N]", "start a service that is not running (e.g. one with start=manual)", 2, 3,
+         &Shell::run},
+        {"uptime", "uptime", "time since boot", 1, 1, &Shell::uptime},
+        {"cores", "cores", "per core: online, busy % since boot and over the last 100 ms", 1, 1, &Shell::cores},
+        {"stat", "stat NAME|ENDPOINT", "one process: endpoint, system calls, CPU time", 2, 2, &Shell::stat},
+        {"poweroff", "poweroff", "switch the machine off", 1, 1, &Shell::poweroff},
+    };
+    count = sizeof(table) / sizeof(table[0]);
+    return table;
+}
 
 void Shell::say(const char* fmt, ...)
 {
@@ -154,14 +165,16 @@ void Shell::execute(const char* line)
     }
     if (args.count == 0)
         return;
-    for (const Command& command : commands) {
-        if (!equal(command.name, args.word[0]))
+    size_t count;
+    const Command* table = commands(count);
+    for (const Command* command = table; command != table + count; ++command) {
+        if (!equal(command->name, args.word[0]))
             continue;
-        if (args.count < command.min_words || args.count > command.max_words) {
-            say("usage: %s\n", command.synopsis);
+        if (args.count < command->min_words || args.count > command->max_words) {
+            say("usage: %s\n", command->synopsis);
             return;
         }
-        (this->*command.run)(args);
+        (this->*command->run)(args);
         return;
     }
     say("sh: unknown command '%s' (try help)\n", args.word[0]);
@@ -170,8 +183,10 @@ void Shell::execute(const char* line)
 void Shell::help(const Args&)
 {
     say("commands:\n");
-    for (const Command& command : commands)
-        say("  %-24s %s\n", command.synopsis, command.help);
+    size_t count;
+    const Command* table = commands(count);
+    for (const Command* command = table; command != table + count; ++command)
+        say("  %-24s %s\n", command->synopsis, command->help);
 }
 
 void Shell::ps(const Args&)

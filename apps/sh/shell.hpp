@@ -59,7 +59,7 @@ private:
         size_t max_words;
         void (Shell::*run)(const Args&);
     };
-    static const Command commands[];
+    static const Command* commands(size_t& count);
 
     void help(const Args&);
     void ps(const Args&);

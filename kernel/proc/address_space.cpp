@@ -94,12 +94,12 @@ tern::Result<void> AddressSpace::map_new(uint64_t virt, uint64_t size, bool writ
 }
 
 tern::Result<void> AddressSpace::map_frames(uint64_t virt, uint64_t phys, uint64_t size, bool writable, bool uncached,
-                                            bool owned)
+                                            bool owned, bool executable)
 {
     if (!user_range_ok(virt, size) || (virt | phys | size) % page_size != 0)
         return tern::Error::invalid_argument;
     const uint64_t flags = pte::user | (writable ? pte::writable : 0) |
-                           (memory::efer_features() != 0 ? pte::no_execute : 0) |
+                           (executable || memory::efer_features() == 0 ? 0 : pte::no_execute) |
                            (uncached ? pte::cache_disable | pte::write_through : 0) | (owned ? owned_bit : 0);
     arch::PageTableBuilder tables(g_tables, m_root);
     return tables.map(virt, phys, size, flags, true);

@@ -34,7 +34,7 @@ public:
     tern::Result<void> map_new(uint64_t virt, uint64_t size, bool writable, bool executable);
     // Maps existing frames (not owned unless `owned`).
     tern::Result<void> map_frames(uint64_t virt, uint64_t phys, uint64_t size, bool writable, bool uncached,
-                                  bool owned);
+                                  bool owned, bool executable = false);
     // Unmaps [virt, virt+size), freeing owned frames. Returns how many pages were mapped.
     size_t unmap(uint64_t virt, uint64_t size);
     // A free virtual range of `size` bytes in the area region (bump allocation).

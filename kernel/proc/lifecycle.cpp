@@ -174,7 +174,7 @@ int64_t spawn(const sys::SpawnRequest& request, uint64_t parent_privileges)
     constexpr uint64_t stack_size = AddressSpace::stack_size;
     if (auto mapped = p.space.map_new(AddressSpace::stack_top - stack_size, stack_size, true, false); !mapped.ok())
         return fail(mapped.error());
-    if (auto mapped = p.space.map_frames(AddressSpace::crash_page, g_crash_page_phys, page_size, false, false, false);
+    if (auto mapped = p.space.map_frames(AddressSpace::crash_page, g_crash_page_phys, page_size, false, false, false, true);
         !mapped.ok())
         return fail(mapped.error());
     // The command line goes at the top of the user stack; rdi points at it.

@@ -451,7 +451,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     if sent:
         print("  conversation steps sent:")
         for step in sent:
-            print(f"    {step.text!r} at {step.sent_at:.2f} s, after /{step.pattern.text}/ matched: {step.pattern.line!r}")
+            print(f"    {step.text!r} at {step.sent_at:.2f} s, "
+                  f"after /{step.pattern.text}/ matched: {step.pattern.line!r}")
     tail = watcher.lines[-TAIL_LINES:]
     print(f"serial log: {log_path} ({len(watcher.lines)} lines); last {len(tail)} lines:")
     for line in tail:

@@ -14,19 +14,28 @@ serial lines for the -smp core count on stdout, and then, per MODE:
   missing-line    no `all N cores online` line, exit 33
   selftest-failed `selftest: FAILED`, exit 35
   pagefault       an `EXCEPTION #PF` report, exit 37 (what test=pagefault should do)
+  shell           boot lines, then a shell on the serial port like apps/sh: prompt
+                  `tern> ` (no newline), echo, commands ps, cores, uptime, crash NAME,
+                  poweroff (exit 33) and `slow` (answers after 0.5 s, and exits 1 if any
+                  input arrives meanwhile: a harness that does not wait for the next
+                  prompt is caught). Needs stdin to be a pipe; every other mode needs
+                  /dev/null. At the end of input it hangs, as QEMU would.
   tern            what the kernel should do for its command line: test=pagefault ->
-                  pagefault, otherwise pass (lets the CTest wiring be checked without a
-                  kernel: cmake -DTERN_TEST_QEMU="python3 .../fake_qemu.py --fake-mode tern")
+                  pagefault, test=processes -> shell, otherwise pass (lets the CTest
+                  wiring be checked without a kernel:
+                  cmake -DTERN_TEST_QEMU="python3 .../fake_qemu.py --fake-mode tern")
 Bad arguments: message on stderr, exit 1 (like QEMU).
 """
 
 import os
+import select
 import signal
+import stat
 import sys
 import time
 
 MODES = ("pass", "triple-fault", "hang", "exception", "exception-hang", "missing-line",
-         "selftest-failed", "pagefault", "tern")
+         "selftest-failed", "pagefault", "shell", "tern")
 START = time.monotonic()
 
 
@@ -55,6 +64,66 @@ def hang() -> None:
         signal.pause()
 
 
+def out(text: str) -> None:
+    """Serial output as the kernel sends it: \\n becomes \\r\\n."""
+    sys.stdout.write(text.replace("\n", "\r\n"))
+    sys.stdout.flush()
+
+
+def shell_command(line: str, smp: int) -> None:
+    words = line.split()
+    if not words:
+        return
+    name = words[0]
+    if name == "ps":
+        out("SLOT  ENDPOINT   NAME             CORE  STATE    RESTARTS    CPU(ms)   SYSCALLS\n"
+            "   0  0x10000    rs                  0  blocked         0        2.6         15\n"
+            "   1  0x10001    sh                  0  running         0        2.2          6\n")
+    elif name == "cores":
+        for core in range(smp):
+            out(f"core {core}: online (apic {core}), busy 4.6% since boot, 0.2% over the last 106 ms\n")
+    elif name == "uptime":
+        out(f"up {time.monotonic() - START:.3f} s\n")
+    elif name == "crash" and len(words) > 1:
+        out(f"crash: no service '{words[1]}' running\n")
+    elif name == "slow":
+        out("working\n")
+        ready, _, _ = select.select([0], [], [], 0.5)
+        if ready:
+            out("fake_qemu: input arrived while busy\n")
+            sys.exit(1)
+        out("done\n")
+    elif name == "poweroff":
+        out("poweroff: switching off\n")
+        sys.exit(33)
+    else:
+        out(f"sh: unknown command '{name}' (try help)\n")
+
+
+def shell(smp: int) -> None:
+    """The serial shell: echo, CR / LF / CR LF ends a line, a prompt after each command."""
+    out("sh: Tern shell; type help for the commands\ntern> ")
+    line, after_cr = "", False
+    while True:
+        data = os.read(0, 4096)
+        if not data:
+            hang()  # serial input closed; QEMU would keep running
+        for byte in data:
+            c = chr(byte)
+            if c == "\n" and after_cr:
+                after_cr = False
+                continue
+            after_cr = c == "\r"
+            if c in "\r\n":
+                out("\n")
+                shell_command(line, smp)
+                line = ""
+                out("tern> ")
+            elif " " <= c <= "~":
+                line += c
+                out(c)
+
+
 def main() -> None:
     argv = sys.argv[1:]
     mode, pid_file = None, None
@@ -81,12 +150,6 @@ def main() -> None:
         fail("the harness must not use mon:stdio")
     if not os.path.isfile(option(argv, "-cdrom") or ""):
         fail("-cdrom file missing")
-    try:
-        stdin_ok = os.fstat(0).st_rdev == os.stat("/dev/null").st_rdev
-    except OSError:
-        stdin_ok = False
-    if not stdin_ok:
-        fail("stdin is not /dev/null")
     smp = int(option(argv, "-smp") or "1")
     product = option(argv, "-smbios") or ""
     cmdline = ""
@@ -94,7 +157,19 @@ def main() -> None:
         cmdline = product[len("type=1,product=tern:"):].replace(",,", ",")
 
     if mode == "tern":
-        mode = "pagefault" if "test=pagefault" in cmdline.split() else "pass"
+        words = cmdline.split()
+        mode = "pagefault" if "test=pagefault" in words else "shell" if "test=processes" in words else "pass"
+    # Serial input: a pipe for the shell (the harness's conversation), else nothing.
+    try:
+        stdin_stat = os.fstat(0)
+        stdin_null = stdin_stat.st_rdev == os.stat("/dev/null").st_rdev and stat.S_ISCHR(stdin_stat.st_mode)
+        stdin_pipe = stat.S_ISFIFO(stdin_stat.st_mode)
+    except OSError:
+        stdin_null = stdin_pipe = False
+    if mode == "shell" and not stdin_pipe:
+        fail("stdin is not a pipe (the shell needs serial input)")
+    if mode != "shell" and not stdin_null:
+        fail("stdin is not /dev/null")
 
     print("\x1b[2J\x1b[01;01HWelcome to fake firmware", end="\r\n", flush=True)
     say(f"tern: kernel command line '{cmdline}'")
@@ -114,6 +189,9 @@ def main() -> None:
     if mode == "selftest-failed":
         say("selftest: FAILED frame allocator")
         sys.exit(35)
+    if mode == "shell":
+        say("tern: ready")
+        shell(smp)
     say("selftest: passed (12 checks)")
     sys.stdout.write("partial last line without newline")
     sys.stdout.flush()

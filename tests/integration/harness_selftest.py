@@ -145,6 +145,84 @@ def case_fault_scenario(r: Runner) -> None:
     check(rc == 1 and "expected 37" in out, f"exit 33 accepted where 37 was required (exit {rc})")
 
 
+SHELL_STEPS = ["--send-after", "tern> ", "ps", "--send-after", "tern> ", "cores",
+               "--send-after", "tern> ", "crash hello", "--send-after", "tern> ", "poweroff"]
+SHELL_EXPECTS = ["0x[0-9a-f]+ +rs ", "0x[0-9a-f]+ +sh ", "core 1: online.*% since boot",
+                 "crash: no service 'hello'", "poweroff: switching off"]
+
+
+def case_conversation(r: Runner) -> None:
+    """--send-after drives the serial shell: each text goes after its prompt, in order."""
+    rc, out, _ = r.harness("conversation", "shell", *SHELL_STEPS, expects=SHELL_EXPECTS,
+                           rejects=("unknown command",))
+    check(rc == 0 and "PASS conversation" in out, f"a correct conversation failed (exit {rc})")
+    check("4/4 conversation steps sent" in out, "PASS line does not count the steps")
+    check(out.find("sent 'ps'") < out.find("sent 'cores'") < out.find("sent 'crash hello'")
+          < out.find("sent 'poweroff'"), "steps not reported in order")
+    log = (r.logs / "conversation.log").read_bytes()
+    check(b"tern> ps\r\nSLOT" in log and b"tern> crash hello\r\ncrash:" in log,
+          "the log does not show the echoed commands and their answers")
+
+
+def case_conversation_waits_for_each_step(r: Runner) -> None:
+    """Step 2 waits for a prompt that comes after step 1's text, not the one step 1 answered.
+    The fake's `slow` command exits 1 if input arrives before its next prompt."""
+    steps = ["--send-after", "tern> ", "slow", "--send-after", "tern> ", "slow",
+             "--send-after", "tern> ", "poweroff"]
+    rc, out, _ = r.harness("conversation_waits", "shell", *steps, expects=["done"], rejects=("busy",))
+    check(rc == 0 and "PASS conversation_waits" in out, f"the harness sent a step too early (exit {rc})")
+    # The same patterns may also come from a line in the middle of the output, and
+    # CR LF or a bare LF from the harness's own echo must not count as a prompt.
+    steps = ["--send-after", "Tern shell", "slow", "--send-after", "^done$", "uptime",
+             "--send-after", "^up [0-9]+[.][0-9]{3} s$", "poweroff"]
+    rc, out, _ = r.harness("conversation_lines", "shell", *steps, expects=["done"], rejects=("busy",))
+    check(rc == 0, f"whole-line markers did not work (exit {rc})")
+
+
+def case_conversation_step_missing(r: Runner) -> None:
+    """A step whose pattern never comes: fail at the timeout, naming the step and what was sent."""
+    pid_file = r.work / "shell.pid"
+    steps = ["--send-after", "tern> ", "ps", "--send-after", "no such prompt", "poweroff"]
+    rc, out, took = r.harness("conversation_step_missing", "shell", *steps, expects=[], pid_file=pid_file,
+                              timeout=3)
+    check(rc == 1, f"harness should fail, exit {rc}")
+    check("timed out after 3 s" in out, "failure does not say it timed out")
+    check("conversation stopped at step 2 of 2: /no such prompt/ never seen after sending 'ps'" in out,
+          "failure does not name the step that was not reached")
+    check("'ps' at" in out, "failure does not list the steps that were sent")
+    check(took < 3 + 8, f"harness took {took:.1f} s for a 3 s timeout")
+    pid = int(pid_file.read_text())
+    check(not Path(f"/proc/{pid}").exists() or " Z " in Path(f"/proc/{pid}/stat").read_text(),
+          f"fake QEMU {pid} still running after the harness returned")
+
+
+def case_conversation_qemu_exits_early(r: Runner) -> None:
+    """QEMU exits before the conversation is over: the exit status alone must not pass."""
+    steps = ["--send-after", "tern> ", "poweroff", "--send-after", "tern> ", "ps"]
+    rc, out, _ = r.harness("conversation_exit", "shell", *steps, expects=[])
+    check(rc == 1, f"harness should fail, exit {rc}")
+    check("conversation stopped at step 2 of 2" in out, "unsent step not reported")
+
+
+def case_expect_count(r: Runner) -> None:
+    """--expect-count: N matching lines pass, fewer fail with the count."""
+    rc, out, _ = r.harness("expect_count_ok", "shell", *SHELL_STEPS, "--expect-count", "core [0-9]+: online", "2",
+                           expects=[])
+    check(rc == 0 and "PASS expect_count_ok" in out, f"2 of 2 counted lines failed (exit {rc})")
+    rc, out, _ = r.harness("expect_count_short", "shell", *SHELL_STEPS, "--expect-count", "core [0-9]+: online",
+                           "3", expects=[])
+    check(rc == 1 and "/core [0-9]+: online/ seen on 2 line(s), wanted at least 3" in out,
+          f"a short count was not reported (exit {rc})")
+    rc, out, _ = r.harness("expect_count_bad", "shell", "--expect-count", "x", "0", expects=[])
+    check(rc == 2 and "at least 1" in out, f"--expect-count 0 not refused (exit {rc})")
+
+
+def case_no_serial_input_without_conversation(r: Runner) -> None:
+    """Without --send-after QEMU's stdin stays /dev/null: the shell fake refuses to start."""
+    rc, out, _ = r.harness("no_serial_input", "shell", expects=[], timeout=10)
+    check(rc == 1 and "stdin is not a pipe" in out, f"serial input was a pipe without a conversation (exit {rc})")
+
+
 def case_refuses_expect_exit_zero(r: Runner) -> None:
     rc, out, _ = r.harness("refuses_expect_exit_zero", "pass", "--expect-exit", "0")
     check(rc == 2 and "refused" in out, f"--expect-exit 0 not refused (exit {rc})")
