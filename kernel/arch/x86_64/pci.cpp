@@ -22,20 +22,25 @@ constexpr ClassName class_names[] = {
     {0x0C, 0x05, "SMBus controller"},  {0x0C, -1, "serial bus controller"},
 };
 
+// Selects a configuration register (mechanism #1). Callers run with the
+// kernel lock or before other cores start, so the two-step access is not torn.
+void select(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset)
+{
+    outl(config_address, (1u << 31) | (uint32_t{bus} << 16) | (uint32_t{device} << 11) | (uint32_t{function} << 8) |
+                              (offset & 0xFC));
+}
+
 } // namespace
 
 uint32_t read32(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset)
 {
-    const uint32_t address = (1u << 31) | (uint32_t{bus} << 16) | (uint32_t{device} << 11) |
-                             (uint32_t{function} << 8) | (offset & 0xFC);
-    outl(config_address, address);
+    select(bus, device, function, offset);
     return inl(config_data);
 }
 
 void write32(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset, uint32_t value)
 {
-    outl(config_address, (1u << 31) | (uint32_t{bus} << 16) | (uint32_t{device} << 11) | (uint32_t{function} << 8) |
-                             (offset & 0xFC));
+    select(bus, device, function, offset);
     outl(config_data, value);
 }
 
