@@ -9,6 +9,7 @@
 #include "arch/percpu.hpp"
 #include "console.hpp"
 #include "log.hpp"
+#include "mm/memory.hpp"
 #include "proc/devices.hpp"
 #include "proc/ipc.hpp"
 #include "proc/lifecycle.hpp"
@@ -30,6 +31,9 @@ int64_t sys_mem_map(Process& me, uint64_t size, uint64_t flags)
 {
     if (size == 0 || size > max_map || (flags & ~(sys::map_flags::read | sys::map_flags::write)) != 0)
         return error_code(Error::invalid_argument);
+    // Refuse at once what cannot fit, rather than zeroing pages under the lock first.
+    if ((size + arch::page_size - 1) / arch::page_size > memory::frames().free_frames())
+        return error_code(Error::no_memory);
     auto area = me.space.allocate_area(size);
     if (!area.ok())
         return error_code(Error::no_memory);
@@ -43,7 +47,10 @@ int64_t sys_mem_unmap(Process& me, uint64_t address, uint64_t size)
     if (size == 0 || address % arch::page_size != 0 || address < AddressSpace::area_base ||
         address >= AddressSpace::area_end || size > AddressSpace::area_end - address)
         return error_code(Error::invalid_argument);
-    me.space.unmap(address, size);
+    // Only areas handed out can hold mappings: the rest of the range is empty.
+    const uint64_t end = address + size < me.space.areas_end() ? address + size : me.space.areas_end();
+    if (end > address)
+        me.space.unmap(address, end - address);
     flush_tlb(me);
     return 0;
 }

@@ -111,7 +111,14 @@ size_t AddressSpace::unmap(uint64_t virt, uint64_t size)
         return 0;
     arch::PageTableBuilder tables(g_tables, m_root);
     size_t pages = 0;
-    for (uint64_t at = tern::align_down(virt, page_size); at < virt + size; at += page_size) {
+    const uint64_t end = virt + size;
+    for (uint64_t at = tern::align_down(virt, page_size); at < end; at += page_size) {
+        // Step over whole unmapped 2 MiB stretches instead of page by page.
+        const uint64_t stretch_end = tern::align_down(at, arch::large_page_size) + arch::large_page_size;
+        if (at % arch::large_page_size == 0 && stretch_end <= end && tables.range_is_free(at, arch::large_page_size)) {
+            at = stretch_end - page_size;
+            continue;
+        }
         auto t = tables.translate(at);
         if (!t.ok() || t.value().page_size != page_size)
             continue;

@@ -39,6 +39,8 @@ public:
     size_t unmap(uint64_t virt, uint64_t size);
     // A free virtual range of `size` bytes in the area region (bump allocation).
     tern::Result<uint64_t> allocate_area(uint64_t size);
+    // The end of the areas handed out so far (nothing is mapped above it there).
+    uint64_t areas_end() const { return m_next_area; }
 
     // Copies between the kernel and this address space through the direct
     // map, after checking every page is a present user page (writable when

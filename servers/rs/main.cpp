@@ -218,6 +218,7 @@ void serve(sys::Message& m)
             if (result >= 0) {
                 m.words[1] = static_cast<uint64_t>(result);
                 result = 0;
+                rearm_alarm(); // it may want heartbeats
             }
         }
         break;
