@@ -30,7 +30,13 @@ int64_t start(rs::Service& s)
     request.restarts = s.restarts;
     for (size_t i = 0; i < sizeof(request.name) - 1 && s.config.name[i] != '\0'; ++i)
         request.name[i] = s.config.name[i];
-    const int64_t endpoint = sys::proc_spawn(request);
+    int64_t endpoint = sys::proc_spawn(request);
+    if (endpoint == sys::error_code(sys::Error::invalid_argument) && request.core >= 0) {
+        // A machine with fewer cores than the module line assumes: run it anyway.
+        print("rs: core %d does not exist; '%s' runs where the kernel places it\n", request.core, s.config.name);
+        request.core = -1;
+        endpoint = sys::proc_spawn(request);
+    }
     if (endpoint < 0) {
         print("rs: cannot start '%s': %s\n", s.config.name, sys::error_name(endpoint));
         s.endpoint = 0;
