@@ -9,9 +9,10 @@
 //     wakes us (round trip).
 // Runs on core 0 and starts its peers through rs (needs priv=crash); asks
 // them to exit at the end. Results: docs/PERFORMANCE.md.
-#include <cstdarg>
 
 #include "../benchpeer/bench_protocol.hpp"
+#include "base/select.hpp"
+#include "runtime/assert.hpp"
 #include "runtime/print.hpp"
 #include "runtime/rs_client.hpp"
 #include "runtime/start.hpp"
@@ -24,51 +25,16 @@ using tern::rs::Op;
 
 namespace {
 
+template <typename... Args>
+[[noreturn]] void fail(const char* fmt, Args... args)
+{
+    tern::exit_with_message(1, "bench-ipc: FAILED: ", fmt, args...);
+}
+
 constexpr int64_t samples = 10'000;
 constexpr int64_t warm_up = 1'000;
 
 uint32_t g_samples[samples];
-
-[[noreturn]] __attribute__((format(printf, 1, 2))) void fail(const char* fmt, ...)
-{
-    tern::PrintBuffer out;
-    out.append("bench-ipc: FAILED: ");
-    va_list args;
-    va_start(args, fmt);
-    out.vappend(fmt, args);
-    va_end(args);
-    out.append("\n");
-    out.flush();
-    sys::exit(1);
-}
-
-// The k-th smallest of values[0..count) (quickselect; reorders the values).
-uint32_t select(uint32_t* values, int64_t count, int64_t k)
-{
-    int64_t lo = 0, hi = count - 1;
-    while (lo < hi) {
-        const uint32_t pivot = values[lo + (hi - lo) / 2];
-        int64_t i = lo, j = hi;
-        while (i <= j) {
-            while (values[i] < pivot)
-                ++i;
-            while (values[j] > pivot)
-                --j;
-            if (i <= j) {
-                const uint32_t t = values[i];
-                values[i++] = values[j];
-                values[j--] = t;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            break;
-    }
-    return values[k];
-}
 
 void record(int64_t i, uint64_t cycles)
 {
@@ -78,8 +44,8 @@ void record(int64_t i, uint64_t cycles)
 
 void report(const char* what)
 {
-    const uint32_t median = select(g_samples, samples, samples / 2);
-    const uint32_t p99 = select(g_samples, samples, samples * 99 / 100);
+    const uint32_t median = tern::kth_smallest(g_samples, samples, samples / 2);
+    const uint32_t p99 = tern::kth_smallest(g_samples, samples, samples * 99 / 100);
     print("bench-ipc: %-44s %9u %9u\n", what, median, p99);
 }
 

@@ -4,9 +4,10 @@
 // exactly one generation and is intact. Prints
 //   crashloop: 100 crash/restart cycles ok, state intact
 // or "crashloop: FAILED ..." and exits (0 on success).
-#include <cstdarg>
 
 #include "../crashtest/state.hpp"
+#include "base/format.hpp"
+#include "runtime/assert.hpp"
 #include "runtime/print.hpp"
 #include "runtime/rs_client.hpp"
 #include "runtime/start.hpp"
@@ -23,22 +24,6 @@ constexpr uint64_t cycle_timeout_ns = 5'000'000'000;
 constexpr char service[] = "crashtest";
 
 uint64_t now() { return static_cast<uint64_t>(sys::uptime()); }
-
-// crashtest's endpoint once it differs from `old` (0: any), or -error on timeout.
-int64_t wait_for_endpoint(sys::Endpoint old)
-{
-    const uint64_t deadline = now() + cycle_timeout_ns;
-    for (;;) {
-        const int64_t endpoint = tern::rs_lookup(service);
-        if (endpoint > 0 && static_cast<sys::Endpoint>(endpoint) != old)
-            return endpoint;
-        if (endpoint < 0 && endpoint != sys::error_code(sys::Error::not_found))
-            return endpoint;
-        if (now() > deadline)
-            return sys::error_code(sys::Error::would_block);
-        (void)sys::sleep(1);
-    }
-}
 
 // The stored state once its generation differs from `old` (any when
 // `old` is ~0), or false on timeout.
@@ -86,31 +71,19 @@ void sort(uint64_t* values, int count)
         }
 }
 
-[[noreturn]] __attribute__((format(printf, 2, 3))) void fail(int cycle, const char* fmt, ...)
+template <typename... Args>
+[[noreturn]] void fail(int cycle, const char* fmt, Args... args)
 {
-    tern::PrintBuffer out;
-    out.append("crashloop: FAILED in cycle %d: ", cycle);
-    va_list args;
-    va_start(args, fmt);
-    out.vappend(fmt, args);
-    va_end(args);
-    out.append("\n");
-    out.flush();
-    sys::exit(1);
+    char prefix[48];
+    tern::format_to(prefix, sizeof(prefix), "crashloop: FAILED in cycle %d: ", cycle);
+    tern::exit_with_message(1, prefix, fmt, args...);
 }
 
 } // namespace
 
 int main(int, char**)
 {
-    int64_t endpoint = tern::rs_lookup(service);
-    if (endpoint == sys::error_code(sys::Error::not_found)) {
-        sys::Message reply;
-        const int64_t started = tern::rs_call(Op::start, service, ~0ull, reply);
-        if (started < 0 && started != sys::error_code(sys::Error::busy))
-            fail(0, "cannot start crashtest: %s", sys::error_name(started));
-        endpoint = wait_for_endpoint(0);
-    }
+    int64_t endpoint = tern::rs_ensure_running(service, cycle_timeout_ns);
     if (endpoint < 0)
         fail(0, "crashtest is not running: %s", sys::error_name(endpoint));
     crashtest::State state;
@@ -133,7 +106,7 @@ int main(int, char**)
         const int64_t crashed = tern::rs_call(Op::crash, service, static_cast<uint64_t>(sys::CrashKind::segfault), reply);
         if (crashed < 0)
             fail(cycle, "rs refused to crash crashtest: %s", sys::error_name(crashed));
-        endpoint = wait_for_endpoint(old);
+        endpoint = tern::rs_wait_for_endpoint(service, old, cycle_timeout_ns);
         if (endpoint < 0)
             fail(cycle, "crashtest did not come back (old endpoint 0x%lx)", old);
         if (!wait_for_state(before, state, error))

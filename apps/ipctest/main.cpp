@@ -3,9 +3,10 @@
 // (none lost, none changed, none out of order). Then it has rs crash ipcecho
 // (needs priv=crash), and checks that the old endpoint is refused with
 // dead_endpoint while the restarted ipcecho answers on its new one.
-#include <cstdarg>
 
 #include "../ipcecho/echo_protocol.hpp"
+#include "base/select.hpp"
+#include "runtime/assert.hpp"
 #include "runtime/print.hpp"
 #include "runtime/rs_client.hpp"
 #include "runtime/start.hpp"
@@ -69,59 +70,10 @@ bool reply_ok(const sys::Message& sent, const sys::Message& got, sys::Endpoint f
     return true;
 }
 
-[[noreturn]] __attribute__((format(printf, 1, 2))) void fail(const char* fmt, ...)
+template <typename... Args>
+[[noreturn]] void fail(const char* fmt, Args... args)
 {
-    tern::PrintBuffer out;
-    out.append("ipctest: FAILED: ");
-    va_list args;
-    va_start(args, fmt);
-    out.vappend(fmt, args);
-    va_end(args);
-    out.append("\n");
-    out.flush();
-    sys::exit(1);
-}
-
-// The k-th smallest of values[0..count) (quickselect; reorders the values).
-uint32_t select(uint32_t* values, int64_t count, int64_t k)
-{
-    int64_t lo = 0, hi = count - 1;
-    while (lo < hi) {
-        const uint32_t pivot = values[lo + (hi - lo) / 2];
-        int64_t i = lo, j = hi;
-        while (i <= j) {
-            while (values[i] < pivot)
-                ++i;
-            while (values[j] > pivot)
-                --j;
-            if (i <= j) {
-                const uint32_t t = values[i];
-                values[i++] = values[j];
-                values[j--] = t;
-            }
-        }
-        // Now values[lo..j] <= pivot <= values[i..hi], and whatever lies between equals the pivot.
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            break;
-    }
-    return values[k];
-}
-
-int64_t wait_for_endpoint(sys::Endpoint old)
-{
-    const uint64_t deadline = static_cast<uint64_t>(sys::uptime()) + 5'000'000'000;
-    for (;;) {
-        const int64_t endpoint = tern::rs_lookup(service);
-        if (endpoint > 0 && static_cast<sys::Endpoint>(endpoint) != old)
-            return endpoint;
-        if (static_cast<uint64_t>(sys::uptime()) > deadline)
-            return endpoint < 0 ? endpoint : sys::error_code(sys::Error::would_block);
-        (void)sys::sleep(1);
-    }
+    tern::exit_with_message(1, "ipctest: FAILED: ", fmt, args...);
 }
 
 int64_t core_of(sys::Endpoint endpoint)
@@ -136,14 +88,7 @@ int64_t core_of(sys::Endpoint endpoint)
 
 int main(int, char**)
 {
-    int64_t found = tern::rs_lookup(service);
-    if (found == sys::error_code(sys::Error::not_found)) {
-        sys::Message reply;
-        const int64_t started = tern::rs_call(Op::start, service, ~0ull, reply);
-        if (started < 0 && started != sys::error_code(sys::Error::busy))
-            fail("cannot start ipcecho: %s", sys::error_name(started));
-        found = wait_for_endpoint(0);
-    }
+    const int64_t found = tern::rs_ensure_running(service, 5'000'000'000);
     if (found < 0)
         fail("ipcecho is not running: %s", sys::error_name(found));
     const auto echo = static_cast<sys::Endpoint>(found);
@@ -169,7 +114,7 @@ int main(int, char**)
         g_cycles[sequence] = cycles > 0xFFFFFFFF ? 0xFFFFFFFF : static_cast<uint32_t>(cycles);
     }
     const uint64_t elapsed_ns = static_cast<uint64_t>(sys::uptime()) - start_ns;
-    const uint32_t median = select(g_cycles, round_trips, round_trips / 2);
+    const uint32_t median = tern::kth_smallest(g_cycles, round_trips, round_trips / 2);
     print("ipctest: %u round trips across cores ok (%u cycles median, %lu ns average)\n", round_trips, median,
           elapsed_ns / round_trips);
 
@@ -178,7 +123,7 @@ int main(int, char**)
     const int64_t crashed = tern::rs_call(Op::crash, service, static_cast<uint64_t>(sys::CrashKind::segfault), reply);
     if (crashed < 0)
         fail("rs refused to crash ipcecho: %s", sys::error_name(crashed));
-    const int64_t restarted = wait_for_endpoint(echo);
+    const int64_t restarted = tern::rs_wait_for_endpoint(service, echo, 5'000'000'000);
     if (restarted < 0)
         fail("ipcecho did not come back: %s", sys::error_name(restarted));
     const auto fresh = static_cast<sys::Endpoint>(restarted);

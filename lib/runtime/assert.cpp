@@ -3,6 +3,7 @@
 #include <cstdarg>
 
 #include "base/format.hpp"
+#include "runtime/print.hpp"
 #include "runtime/sys.hpp"
 
 namespace tern {
@@ -17,6 +18,19 @@ void panic(const char* fmt, ...)
     if (length >= sizeof(message))
         length = sizeof(message) - 1; // truncated
     sys::abort(message, length);
+}
+
+void exit_with_message(int status, const char* prefix, const char* fmt, ...)
+{
+    PrintBuffer out;
+    out.append("%s", prefix);
+    va_list args;
+    va_start(args, fmt);
+    out.vappend(fmt, args);
+    va_end(args);
+    out.append("\n");
+    out.flush();
+    sys::exit(status);
 }
 
 void assertion_failed(const char* expression, const char* file, int line)

@@ -7,6 +7,11 @@
 namespace tern {
 
 [[noreturn]] void panic(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// Prints one line (prefix, fmt, newline) and exits with `status`: how a
+// test program reports a failure it found (as opposed to a bug of its own).
+[[noreturn]] void exit_with_message(int status, const char* prefix, const char* fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 [[noreturn]] void assertion_failed(const char* expression, const char* file, int line);
 
 } // namespace tern

@@ -76,4 +76,31 @@ int64_t ds_get(const char* key, void* value, size_t size)
     return result;
 }
 
+int64_t rs_wait_for_endpoint(const char* name, sys::Endpoint old, uint64_t timeout_ns)
+{
+    const uint64_t deadline = static_cast<uint64_t>(sys::uptime()) + timeout_ns;
+    for (;;) {
+        const int64_t endpoint = rs_lookup(name);
+        if (endpoint > 0 && static_cast<sys::Endpoint>(endpoint) != old)
+            return endpoint;
+        if (endpoint < 0 && endpoint != sys::error_code(sys::Error::not_found))
+            return endpoint;
+        if (static_cast<uint64_t>(sys::uptime()) > deadline)
+            return endpoint < 0 ? endpoint : sys::error_code(sys::Error::would_block);
+        (void)sys::sleep(1);
+    }
+}
+
+int64_t rs_ensure_running(const char* name, uint64_t timeout_ns)
+{
+    const int64_t found = rs_lookup(name);
+    if (found != sys::error_code(sys::Error::not_found))
+        return found;
+    sys::Message reply;
+    const int64_t started = rs_call(rs::Op::start, name, ~0ull, reply);
+    if (started < 0 && started != sys::error_code(sys::Error::busy))
+        return started;
+    return rs_wait_for_endpoint(name, 0, timeout_ns);
+}
+
 } // namespace tern

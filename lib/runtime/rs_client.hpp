@@ -29,6 +29,14 @@ int64_t rs_call(rs::Op op, const char* name, uint64_t arg, sys::Message& reply);
 // The endpoint of the running service `name`, or -not_found.
 int64_t rs_lookup(const char* name);
 
+// Waits (polling, up to `timeout_ns`) until service `name` runs with an
+// endpoint other than `old` (0: any) and returns it, or -Error.
+int64_t rs_wait_for_endpoint(const char* name, sys::Endpoint old, uint64_t timeout_ns);
+
+// The endpoint of service `name`, asking rs to start it first if it is not
+// running (needs the crash privilege for that), or -Error.
+int64_t rs_ensure_running(const char* name, uint64_t timeout_ns);
+
 // rs's data store: `size` bytes (up to rs::value_size; the rest of the
 // 32-byte value is zeroed) under `key`. Returns 0 or -Error.
 int64_t ds_put(const char* key, const void* value, size_t size);
