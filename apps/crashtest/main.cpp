@@ -4,7 +4,6 @@
 // whenever it dies (restart=always).
 #include "runtime/print.hpp"
 #include "runtime/rs_client.hpp"
-#include "runtime/start.hpp"
 #include "runtime/sys.hpp"
 #include "state.hpp"
 
@@ -31,14 +30,8 @@ int main(int, char**)
         print("crashtest: FAILED: ds_put: %s\n", sys::error_name(put));
 
     for (;;) {
-        sys::Message m{};
-        if (sys::receive(sys::endpoint::any, m) < 0)
-            continue;
-        if (m.type == sys::message_type::notify) {
-            if (m.source == tern::rs_endpoint())
-                (void)sys::notify(m.source); // a heartbeat, should rs ever ask
-            continue;
-        }
+        sys::Message m;
+        tern::receive_request(m);
         const sys::Endpoint client = m.source;
         m = sys::Message{};
         m.words[0] = generation;

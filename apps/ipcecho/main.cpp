@@ -3,7 +3,7 @@
 // heartbeats, should it be given any.
 #include "echo_protocol.hpp"
 #include "runtime/print.hpp"
-#include "runtime/start.hpp"
+#include "runtime/rs_client.hpp"
 #include "runtime/sys.hpp"
 
 namespace sys = tern::sys;
@@ -12,14 +12,8 @@ int main(int, char**)
 {
     tern::print("ipcecho: serving as endpoint 0x%lx\n", static_cast<uint64_t>(sys::self()));
     for (;;) {
-        sys::Message m{};
-        if (sys::receive(sys::endpoint::any, m) < 0)
-            continue;
-        if (m.type == sys::message_type::notify) {
-            if (m.source == tern::rs_endpoint())
-                (void)sys::notify(m.source);
-            continue;
-        }
+        sys::Message m;
+        tern::receive_request(m);
         (void)sys::reply(m.source, ipcecho::answer(m));
     }
 }

@@ -5,6 +5,9 @@
 
 #include <cstdint>
 
+#include "runtime/rs_client.hpp"
+#include "runtime/sys.hpp"
+
 namespace isopeer {
 
 constexpr char data_store_key[] = "isopeer.addr";
@@ -22,5 +25,17 @@ static_assert(sizeof(Published) == 32);
 // ipc_call with this type: isopeer checks its secret page and answers
 // words[0] = 1 when every word still holds the pattern, words[1] = its endpoint.
 constexpr uint32_t check_request = 0x150C;
+
+// isopeer's published record, waiting up to 5 s for isopeer to publish it.
+inline bool find_published(Published& out)
+{
+    for (int tries = 0; tries < 500; ++tries) {
+        if (tern::ds_get(data_store_key, &out, sizeof(out)) == 0 &&
+            out.check == (out.secret_address ^ out.shm_handle ^ out.endpoint ^ secret_pattern))
+            return true;
+        (void)tern::sys::sleep(10);
+    }
+    return false;
+}
 
 } // namespace isopeer

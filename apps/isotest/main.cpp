@@ -38,17 +38,6 @@ const char* mode_of(int argc, char** argv)
     return "";
 }
 
-// isopeer's published record, waiting up to 5 s for isopeer to publish it.
-bool find_peer(isopeer::Published& out)
-{
-    for (int tries = 0; tries < 500; ++tries) {
-        if (tern::ds_get(isopeer::data_store_key, &out, sizeof(out)) == 0 &&
-            out.check == (out.secret_address ^ out.shm_handle ^ out.endpoint ^ isopeer::secret_pattern))
-            return true;
-        (void)sys::sleep(10);
-    }
-    return false;
-}
 
 [[noreturn]] void read_and_report(const char* name, uint64_t address)
 {
@@ -73,7 +62,7 @@ int main(int argc, char** argv)
     }
     if (equal(mode, "peer")) {
         isopeer::Published peer;
-        if (!find_peer(peer)) {
+        if (!isopeer::find_published(peer)) {
             print("%s: FAILED: isopeer did not publish its address (run isopeer first)\n", name);
             return 1;
         }

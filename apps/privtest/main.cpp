@@ -49,16 +49,6 @@ void fill(T& object, uint8_t value)
         bytes[i] = value;
 }
 
-bool find_peer(isopeer::Published& out)
-{
-    for (int tries = 0; tries < 500; ++tries) {
-        if (tern::ds_get(isopeer::data_store_key, &out, sizeof(out)) == 0 &&
-            out.check == (out.secret_address ^ out.shm_handle ^ out.endpoint ^ isopeer::secret_pattern))
-            return true;
-        (void)sys::sleep(10);
-    }
-    return false;
-}
 
 // Asks isopeer whether its secret page is intact; true when it answers yes
 // from the same endpoint as before.
@@ -75,7 +65,7 @@ bool peer_intact(const isopeer::Published& peer)
 int main(int, char**)
 {
     isopeer::Published peer;
-    if (!find_peer(peer)) {
+    if (!isopeer::find_published(peer)) {
         print("privtest: FAILED: isopeer did not publish its address (run isopeer first)\n");
         return 1;
     }

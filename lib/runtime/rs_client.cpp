@@ -103,4 +103,17 @@ int64_t rs_ensure_running(const char* name, uint64_t timeout_ns)
     return rs_wait_for_endpoint(name, 0, timeout_ns);
 }
 
+void receive_request(sys::Message& message)
+{
+    for (;;) {
+        message = sys::Message{};
+        if (sys::receive(sys::endpoint::any, message) < 0)
+            continue;
+        if (message.type != sys::message_type::notify)
+            return;
+        if (message.source == rs_endpoint())
+            (void)sys::notify(message.source); // heartbeat
+    }
+}
+
 } // namespace tern

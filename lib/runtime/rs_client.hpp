@@ -37,6 +37,10 @@ int64_t rs_wait_for_endpoint(const char* name, sys::Endpoint old, uint64_t timeo
 // running (needs the crash privilege for that), or -Error.
 int64_t rs_ensure_running(const char* name, uint64_t timeout_ns);
 
+// The next request message for a service: receives from anyone, answers
+// rs's heartbeat pings on the way, and drops other notifications.
+void receive_request(sys::Message& message);
+
 // rs's data store: `size` bytes (up to rs::value_size; the rest of the
 // 32-byte value is zeroed) under `key`. Returns 0 or -Error.
 int64_t ds_put(const char* key, const void* value, size_t size);
