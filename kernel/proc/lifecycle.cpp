@@ -31,7 +31,6 @@ Process* g_rs = nullptr;
 constexpr size_t max_events = 64;
 sys::KernelEvent g_events[max_events];
 size_t g_event_head = 0, g_event_count = 0;
-uint64_t g_events_dropped = 0;
 
 constexpr uint64_t all_privileges = ~0ull;
 
@@ -73,7 +72,7 @@ tern::Result<void> load_image(Process& p, const uint8_t* data, size_t size, uint
 void post_event(const sys::KernelEvent& event)
 {
     if (g_event_count == max_events) {
-        ++g_events_dropped;
+        log("kernel events: queue full (rs is not reading); the end of 0x%lx is not reported", event.endpoint);
         return;
     }
     g_events[(g_event_head + g_event_count) % max_events] = event;

@@ -41,7 +41,6 @@ struct CoreState {
     Thread* dead = nullptr;       // an exited thread whose stack is freed after the switch
     uint64_t busy_ticks = 0;      // TSC ticks spent running processes
     uint64_t online_tsc = 0;
-    uint64_t running_since_tsc = 0;
     // Idle with MWAIT: the core sleeps watching wake_word, and a write to it
     // wakes the core without an interrupt.
     bool idle_in_mwait = false;
