@@ -49,8 +49,10 @@ int64_t sys_mem_unmap(Process& me, uint64_t address, uint64_t size)
         return error_code(Error::invalid_argument);
     // Only areas handed out can hold mappings: the rest of the range is empty.
     const uint64_t end = address + size < me.space.areas_end() ? address + size : me.space.areas_end();
-    if (end > address)
+    if (end > address) {
+        shared_memory_unmap(me, address, end);
         me.space.unmap(address, end - address);
+    }
     flush_tlb(me);
     return 0;
 }
@@ -198,7 +200,8 @@ int64_t dispatch(Process& me, arch::InterruptFrame& f)
     case Call::mem_unmap: return sys_mem_unmap(me, a0, a1);
     case Call::shm_create: return shm_create(me, a0);
     case Call::shm_grant: return shm_grant(me, a0, a1, a2);
-    case Call::shm_map: return shm_map(me, a0, a1, a2);
+    case Call::shm_map: return shm_map(me, a0, a1, a2, f.r10);
+    case Call::shm_release: return shm_release(me, a0);
     case Call::dma_alloc: return dma_alloc(me, a0, a1);
     case Call::mmio_map: return mmio_map(me, a0, a1);
     case Call::irq_attach: return irq_attach(me, a0);
@@ -210,6 +213,7 @@ int64_t dispatch(Process& me, arch::InterruptFrame& f)
     case Call::cpu_info: return sys_cpu_info(me, a0, a1);
     case Call::poweroff: power_off();
     case Call::kernel_event: return sys_kernel_event(me, a0);
+    case Call::proc_watch: return ipc_watch(me, a0);
     case Call::syscall_count: {
         Process* p = process_for(a0);
         return p != nullptr ? static_cast<int64_t>(p->syscalls) : error_code(Error::dead_endpoint);

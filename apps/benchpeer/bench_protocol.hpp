@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "runtime/cpu.hpp"
+
 namespace benchpeer {
 
 constexpr uint32_t echo = 1;      // the reply is the request, unchanged
@@ -14,11 +16,6 @@ constexpr uint32_t quit = 3;      // reply, then exit(0)
 // A notification from the caller: the peer writes the TSC at which it woke
 // into the first word of the mapped page (if any) and notifies the caller back.
 
-inline uint64_t rdtsc()
-{
-    uint32_t low, high;
-    asm volatile("rdtsc" : "=a"(low), "=d"(high));
-    return (uint64_t{high} << 32) | low;
-}
+using tern::rdtsc;
 
 } // namespace benchpeer

@@ -88,8 +88,8 @@ sys::Endpoint endpoint()
     case 3: return sys::endpoint::make(below(1 << 16), random() >> 16);
     case 4: {
         const sys::Endpoint special[] = {sys::endpoint::any, sys::endpoint::kernel, sys::endpoint::hardware,
-                                         sys::endpoint::clock, 0};
-        return special[below(5)];
+                                         sys::endpoint::clock, sys::endpoint::exits, 0};
+        return special[below(6)];
     }
     default: return random();
     }
@@ -132,9 +132,9 @@ uint64_t call_number()
     using C = sys::Call;
     constexpr C defined[] = {C::yield, C::self, C::sleep, C::uptime, C::ipc_send, C::ipc_receive, C::ipc_call,
                              C::ipc_reply, C::ipc_notify, C::ipc_send_nb, C::alarm, C::mem_map, C::mem_unmap,
-                             C::shm_create, C::shm_grant, C::shm_map, C::dma_alloc, C::mmio_map, C::irq_attach,
+                             C::shm_create, C::shm_grant, C::shm_map, C::shm_release, C::dma_alloc, C::mmio_map, C::irq_attach,
                              C::proc_spawn, C::proc_kill, C::proc_crash, C::proc_info, C::module_info, C::cpu_info,
-                             C::kernel_event, C::syscall_count};
+                             C::kernel_event, C::syscall_count, C::proc_watch};
     const uint64_t kind = below(16);
     if (kind == 0) {
         const uint64_t huge[] = {64, 99, 255, 256, 1000, 0xFFFF, 1ull << 31, 1ull << 32, 1ull << 63, ~0ull,

@@ -1,12 +1,15 @@
-// shmtest: shared memory between two processes, and its revocation when the
+// shmtest: shared memory between two processes, and what happens when the
 // owner dies. Two module lines run this program:
 //   shmowner (mode=owner): creates an object, fills it with a pattern, grants
 //     it read-write to shmuser, publishes (its endpoint, the handle) in rs's
 //     data store, then answers one request: "check the user's write".
 //   shmuser (mode=user, priv=crash): maps the object, checks the pattern,
 //     writes a reply into it, has the owner confirm it saw the write, asks rs
-//     to kill the owner, and then touches the mapping again: the kernel must
-//     have revoked it, so that touch faults (the scenario expects the fault).
+//     to kill the owner, and then checks the kernel's promise to survivors:
+//     the mapping stays readable and writable (a peer polling a channel must
+//     not fault because the other end crashed), the grant is gone (mapping it
+//     anew fails), and after mem_unmap the address faults (the scenario
+//     expects that fault).
 #include "runtime/assert.hpp"
 #include "runtime/print.hpp"
 #include "runtime/rs_client.hpp"
@@ -96,9 +99,23 @@ int user()
         fail("cannot have the owner killed: %s", sys::error_name(killed));
     while (tern::rs_lookup("shmowner") > 0)
         (void)sys::sleep(1);
-    print("shmuser: owner gone; touching 0x%lx again (must fault: revoked)\n", address);
+    for (uint64_t i = 1; i < size / 8; ++i) {
+        if (words[i] != pattern(i))
+            fail("after the owner died, word %lu differs", i);
+    }
+    words[0] = pattern(0);
+    if (words[0] != pattern(0))
+        fail("after the owner died, the mapping is not writable");
+    print("shmuser: owner gone, the mapping stays usable\n");
+    const int64_t again =
+        sys::shm_map(published.owner, published.handle, sys::map_flags::read | sys::map_flags::write);
+    if (again != sys::error_code(sys::Error::not_found))
+        fail("mapping a dead owner's object again gave %s, not not_found", sys::error_name(again));
+    if (const int64_t unmapped = sys::mem_unmap(reinterpret_cast<void*>(address), size); unmapped < 0)
+        fail("mem_unmap: %s", sys::error_name(unmapped));
+    print("shmuser: unmapped, touching 0x%lx again (must fault)\n", address);
     const uint64_t value = words[0];
-    fail("the mapping survived the owner (read 0x%lx)", value);
+    fail("the mapping survived mem_unmap (read 0x%lx)", value);
 }
 
 } // namespace

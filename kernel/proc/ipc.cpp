@@ -45,6 +45,12 @@ bool take_notification(Process& p, sys::Endpoint source, sys::Message& out)
         out.source = sys::endpoint::clock;
         return true;
     }
+    if (p.pending_exits != 0 && accept(sys::endpoint::exits)) {
+        out.source = sys::endpoint::exits;
+        out.words[0] = p.pending_exits;
+        p.pending_exits = 0;
+        return true;
+    }
     for (uint64_t bits = p.pending_notify; bits != 0; bits &= bits - 1) {
         const unsigned slot = static_cast<unsigned>(__builtin_ctzll(bits));
         const sys::Endpoint from = process_slot(slot).endpoint();
@@ -156,7 +162,8 @@ int64_t ipc_receive(Process& me, sys::Endpoint source, uint64_t user_message)
     if (!me.space.copy_out(user_message, &message, sizeof(message)))
         return error_code(Error::bad_address);
     const bool special = source == sys::endpoint::kernel || source == sys::endpoint::hardware ||
-                         source == sys::endpoint::clock || source == sys::endpoint::any;
+                         source == sys::endpoint::clock || source == sys::endpoint::exits ||
+                         source == sys::endpoint::any;
     if (!special && process_for(source) == nullptr)
         return error_code(Error::dead_endpoint);
     if (source == me.endpoint())
@@ -201,6 +208,18 @@ int64_t ipc_reply(Process& me, sys::Endpoint destination, uint64_t user_message)
     return 0;
 }
 
+int64_t ipc_watch(Process& me, sys::Endpoint watched)
+{
+    Process* target = process_for(watched);
+    if (target == nullptr)
+        return error_code(Error::dead_endpoint);
+    if (target == &me)
+        return error_code(Error::deadlock);
+    me.watching |= 1ull << target->slot;
+    me.watched_generation[target->slot] = target->generation;
+    return 0;
+}
+
 int64_t ipc_notify(Process& me, sys::Endpoint destination)
 {
     Process* target = process_for(destination);
@@ -217,6 +236,7 @@ void post_notification(Process& target, KernelSource source, uint64_t bits)
     case KernelSource::kernel: target.kernel_event_pending = true; break;
     case KernelSource::hardware: target.pending_irqs |= bits; break;
     case KernelSource::clock: target.alarm_pending = true; break;
+    case KernelSource::exits: target.pending_exits |= bits; break;
     }
     try_deliver_notification(target);
 }
@@ -241,6 +261,13 @@ void ipc_process_died(Process& dead)
         if (&p == &dead)
             continue;
         p.pending_notify &= ~(1ull << dead.slot);
+        // Watchers of the dead process learn of its end.
+        const uint64_t bit = 1ull << dead.slot;
+        if ((p.watching & bit) != 0 && p.watched_generation[dead.slot] == dead.generation) {
+            p.watching &= ~bit;
+            if (p.alive())
+                post_notification(p, KernelSource::exits, bit);
+        }
         // Receivers waiting for it in particular (callers waiting for a reply among them).
         if (p.state == sys::ProcessState::blocked && p.wait == Wait::receive && p.ipc_peer == gone) {
             p.awaiting_reply = false;

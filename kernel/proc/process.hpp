@@ -73,6 +73,9 @@ struct Process {
     uint64_t pending_irqs = 0;      // from endpoint::hardware
     bool alarm_pending = false;     // from endpoint::clock
     bool kernel_event_pending = false; // from endpoint::kernel (rs)
+    uint64_t pending_exits = 0;     // from endpoint::exits: slots of watched processes that ended
+    uint64_t watching = 0;          // proc_watch: one bit per watched slot ...
+    uint32_t watched_generation[max_processes] = {}; // ... and the generation watched there
     uint64_t alarm_time_ns = 0;     // 0: no alarm set
     uint64_t wake_time_ns = 0;      // Wait::sleep
 

@@ -25,6 +25,7 @@ struct Mapping {
 };
 struct Object {
     bool in_use = false;
+    bool orphaned = false; // the owner ended: no new grants or mappings; freed with the last mapping
     uint32_t generation = 0;
     sys::Endpoint owner = 0;
     uint64_t phys = 0;
@@ -46,6 +47,31 @@ Object* object_for(uint64_t handle)
         return nullptr;
     Object& o = g_objects[index];
     return o.in_use && o.generation == (handle >> 16) ? &o : nullptr;
+}
+
+void free_if_unused(Object& o)
+{
+    if (!o.orphaned || o.mapping_count != 0)
+        return;
+    (void)memory::frames().free_contiguous(o.phys, o.size / page_size);
+    o.in_use = false;
+}
+
+// Drops the records of `process`'s mappings (and grants) of `o`.
+void forget(Object& o, sys::Endpoint process)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < o.mapping_count; ++i) {
+        if (o.mappings[i].process != process)
+            o.mappings[kept++] = o.mappings[i];
+    }
+    o.mapping_count = kept;
+    kept = 0;
+    for (size_t i = 0; i < o.grant_count; ++i) {
+        if (o.grants[i].grantee != process)
+            o.grants[kept++] = o.grants[i];
+    }
+    o.grant_count = kept;
 }
 
 bool flags_ok(uint64_t flags)
@@ -87,7 +113,7 @@ int64_t shm_create(Process& owner, uint64_t size)
 int64_t shm_grant(Process& owner, uint64_t handle, sys::Endpoint grantee, uint64_t flags)
 {
     Object* o = object_for(handle);
-    if (o == nullptr || o->owner != owner.endpoint())
+    if (o == nullptr || o->orphaned || o->owner != owner.endpoint())
         return error_code(Error::not_found);
     if (!flags_ok(flags))
         return error_code(Error::invalid_argument);
@@ -105,12 +131,12 @@ int64_t shm_grant(Process& owner, uint64_t handle, sys::Endpoint grantee, uint64
     return 0;
 }
 
-int64_t shm_map(Process& caller, sys::Endpoint owner, uint64_t handle, uint64_t flags)
+int64_t shm_map(Process& caller, sys::Endpoint owner, uint64_t handle, uint64_t flags, uint64_t min_size)
 {
     Object* o = object_for(handle);
-    if (o == nullptr || o->owner != owner || process_for(owner) == nullptr)
+    if (o == nullptr || o->orphaned || o->owner != owner || process_for(owner) == nullptr)
         return error_code(Error::not_found);
-    if (!flags_ok(flags))
+    if (!flags_ok(flags) || min_size > o->size)
         return error_code(Error::invalid_argument);
     if (!privileges::may_map_shared(caller.endpoint(), o->owner, o->grants, o->grant_count, flags))
         return error_code(Error::permission);
@@ -127,38 +153,50 @@ int64_t shm_map(Process& caller, sys::Endpoint owner, uint64_t handle, uint64_t 
     return static_cast<int64_t>(area.value());
 }
 
+int64_t shm_release(Process& owner, uint64_t handle)
+{
+    Object* o = object_for(handle);
+    if (o == nullptr || o->orphaned || o->owner != owner.endpoint())
+        return error_code(Error::not_found);
+    o->orphaned = true;
+    o->grant_count = 0;
+    free_if_unused(*o);
+    return 0;
+}
+
+void shared_memory_unmap(Process& caller, uint64_t start, uint64_t end)
+{
+    for (Object& o : g_objects) {
+        if (!o.in_use)
+            continue;
+        size_t kept = 0;
+        for (size_t i = 0; i < o.mapping_count; ++i) {
+            const Mapping m = o.mappings[i];
+            if (m.process == caller.endpoint() && m.address < end && start < m.address + o.size)
+                caller.space.unmap(m.address, o.size);
+            else
+                o.mappings[kept++] = m;
+        }
+        o.mapping_count = kept;
+        free_if_unused(o);
+    }
+}
+
 void shared_memory_process_died(Process& dead)
 {
     const sys::Endpoint gone = dead.endpoint();
     for (Object& o : g_objects) {
         if (!o.in_use)
             continue;
+        // The dead process's mappings go with its address space.
+        forget(o, gone);
         if (o.owner == gone) {
-            // Revoke: unmap from every other process before the memory is reused.
-            for (size_t i = 0; i < o.mapping_count; ++i) {
-                Process* p = process_for(o.mappings[i].process);
-                if (p == nullptr || p == &dead)
-                    continue;
-                p->space.unmap(o.mappings[i].address, o.size);
-                flush_tlb(*p);
-            }
-            (void)memory::frames().free_contiguous(o.phys, o.size / page_size);
-            o.in_use = false;
-            continue;
+            // Nobody may map it any more; whoever has it mapped keeps it
+            // until they unmap it or end, so a surviving peer never faults.
+            o.orphaned = true;
+            o.grant_count = 0;
         }
-        // A grantee died: forget its mappings and grants.
-        size_t kept = 0;
-        for (size_t i = 0; i < o.mapping_count; ++i) {
-            if (o.mappings[i].process != gone)
-                o.mappings[kept++] = o.mappings[i];
-        }
-        o.mapping_count = kept;
-        kept = 0;
-        for (size_t i = 0; i < o.grant_count; ++i) {
-            if (o.grants[i].grantee != gone)
-                o.grants[kept++] = o.grants[i];
-        }
-        o.grant_count = kept;
+        free_if_unused(o);
     }
 }
 

@@ -13,6 +13,7 @@ const char* error_name(Error error)
     case Error::unsupported: return "unsupported";
     case Error::timed_out: return "timed out";
     case Error::busy: return "busy";
+    case Error::not_owner: return "not owner";
     }
     return "unknown";
 }

@@ -17,6 +17,7 @@ enum class Error {
     unsupported,
     timed_out,
     busy,
+    not_owner, // a reference to something the sender does not hold
 };
 
 const char* error_name(Error error);

@@ -38,10 +38,11 @@ enum class Call : uint64_t {
     mem_unmap = 31,      // (address, size) -> 0
     shm_create = 32,     // (size) -> handle
     shm_grant = 33,      // (handle, grantee endpoint, flags) -> 0
-    shm_map = 34,        // (owner endpoint, handle, flags) -> address
+    shm_map = 34,        // (owner endpoint, handle, flags, min size) -> address
     dma_alloc = 35,      // (size, DmaRegion*) -> 0; physically contiguous, privileged
     mmio_map = 36,       // (pci address, bar) -> address; privileged for that device
     irq_attach = 37,     // (pci address) -> irq bit; IRQs arrive as notifications from endpoint::hardware
+    shm_release = 38,    // (handle) -> 0; the owner gives the object up: freed once nobody maps it
 
     // Process management and information
     proc_spawn = 40,     // (SpawnRequest*) -> endpoint; privileged (rs)
@@ -53,6 +54,7 @@ enum class Call : uint64_t {
     poweroff = 46,       // () -> does not return; privileged
     kernel_event = 47,   // (KernelEvent*) -> 0 or -would_block; privileged (rs): next exit/fault report
     syscall_count = 48,  // (endpoint) -> system calls made by that process
+    proc_watch = 49,     // (endpoint) -> 0; a notification from endpoint::exits when that process ends
 };
 
 // Error codes (returned negated).
@@ -86,6 +88,7 @@ constexpr uint64_t pseudo_slot = 0xFFFF;
 constexpr Endpoint kernel = make(pseudo_slot, 1);   // kernel-generated messages (events for rs)
 constexpr Endpoint hardware = make(pseudo_slot, 2); // IRQ notifications
 constexpr Endpoint clock = make(pseudo_slot, 3);    // alarm notifications
+constexpr Endpoint exits = make(pseudo_slot, 4);    // a watched process ended (proc_watch)
 } // namespace endpoint
 
 // A control-path message: 64 bytes, one cache line.
@@ -98,7 +101,7 @@ struct Message {
 static_assert(sizeof(Message) == 64);
 
 namespace message_type {
-constexpr uint32_t notify = 0xFFFFFFFF; // words[0] = pending bits (hardware: IRQ bits)
+constexpr uint32_t notify = 0xFFFFFFFF; // words[0] = pending bits (hardware: IRQ bits; exits: slots)
 } // namespace message_type
 
 // mem_map / shm_grant / shm_map flags

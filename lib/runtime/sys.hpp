@@ -105,9 +105,15 @@ inline int64_t shm_grant(uint64_t handle, Endpoint grantee, uint64_t flags)
 {
     return syscall(Call::shm_grant, handle, grantee, flags);
 }
-inline int64_t shm_map(Endpoint owner, uint64_t handle, uint64_t flags)
+// `min_size`: fail with invalid_argument unless the object has at least this
+// many bytes (a peer's object is only as big as the peer made it).
+inline int64_t shm_map(Endpoint owner, uint64_t handle, uint64_t flags, uint64_t min_size = 0)
 {
-    return syscall(Call::shm_map, owner, handle, flags);
+    return syscall(Call::shm_map, owner, handle, flags, min_size);
+}
+inline int64_t shm_release(uint64_t handle)
+{
+    return syscall(Call::shm_release, handle);
 }
 inline int64_t dma_alloc(size_t size, DmaRegion& region)
 {
@@ -140,5 +146,6 @@ inline int64_t cpu_info(uint64_t core, CpuInfo& info) { return syscall(Call::cpu
 inline int64_t poweroff() { return syscall(Call::poweroff); }
 inline int64_t kernel_event(KernelEvent& event) { return syscall(Call::kernel_event, detail::address(&event)); }
 inline int64_t syscall_count(Endpoint endpoint) { return syscall(Call::syscall_count, endpoint); }
+inline int64_t proc_watch(Endpoint endpoint) { return syscall(Call::proc_watch, endpoint); }
 
 } // namespace tern::sys

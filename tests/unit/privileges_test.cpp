@@ -34,8 +34,8 @@ TEST(Privileges, OrdinaryCallsAreOpenToAll)
     const Call open[] = {Call::exit,     Call::yield,       Call::self,       Call::sleep,      Call::uptime,
                          Call::abort,    Call::console_write, Call::ipc_send, Call::ipc_receive, Call::ipc_call,
                          Call::ipc_reply, Call::ipc_notify, Call::ipc_send_nb, Call::alarm,     Call::mem_map,
-                         Call::mem_unmap, Call::shm_create, Call::shm_grant,  Call::shm_map,    Call::proc_info,
-                         Call::cpu_info, Call::syscall_count};
+                         Call::mem_unmap, Call::shm_create, Call::shm_grant,  Call::shm_map, Call::shm_release,    Call::proc_info,
+                         Call::cpu_info, Call::syscall_count, Call::proc_watch};
     for (Call c : open)
         EXPECT_TRUE(privileges::may_call(0, c)) << static_cast<int>(c);
     EXPECT_TRUE(privileges::may_call(0, static_cast<Call>(9999))); // unknown: the dispatcher says invalid_call
