@@ -6,12 +6,19 @@
 //   - notify -> wake-up across cores: the peer waits in receive; we stamp
 //     the TSC, notify it, and it stamps the TSC as soon as it runs, into
 //     shared memory (one way); and the time until its notification back
-//     wakes us (round trip).
+//     wakes us (round trip);
+//   - a round trip through a channel (lib/channel) to the peer on the other
+//     core, both sides polling: the fast path that avoids the kernel.
 // Runs on core 0 and starts its peers through rs (needs priv=crash); asks
 // them to exit at the end. Results: docs/PERFORMANCE.md.
+//
+// With mode=channels (the module `bench-chan`, for `./tern bench channels`)
+// it measures only the two cross-core round trips, IPC call/reply and
+// channel, and prints their ratio.
 
 #include "../benchpeer/bench_protocol.hpp"
 #include "base/select.hpp"
+#include "runtime/channel.hpp"
 #include "runtime/assert.hpp"
 #include "runtime/print.hpp"
 #include "runtime/rs_client.hpp"
@@ -25,10 +32,12 @@ using tern::rs::Op;
 
 namespace {
 
+const char* g_failed = "bench-ipc: FAILED: ";
+
 template <typename... Args>
 [[noreturn]] void fail(const char* fmt, Args... args)
 {
-    tern::exit_with_message(1, "bench-ipc: FAILED: ", fmt, args...);
+    tern::exit_with_message(1, g_failed, fmt, args...);
 }
 
 constexpr int64_t samples = 10'000;
@@ -42,11 +51,21 @@ void record(int64_t i, uint64_t cycles)
         g_samples[i] = cycles > 0xFFFFFFFF ? 0xFFFFFFFF : static_cast<uint32_t>(cycles);
 }
 
+struct Stats {
+    uint32_t median;
+    uint32_t p99;
+};
+
+Stats stats()
+{
+    return {tern::kth_smallest(g_samples, samples, samples / 2),
+            tern::kth_smallest(g_samples, samples, samples * 99 / 100)};
+}
+
 void report(const char* what)
 {
-    const uint32_t median = tern::kth_smallest(g_samples, samples, samples / 2);
-    const uint32_t p99 = tern::kth_smallest(g_samples, samples, samples * 99 / 100);
-    print("bench-ipc: %-44s %9u %9u\n", what, median, p99);
+    const Stats s = stats();
+    print("bench-ipc: %-44s %9u %9u\n", what, s.median, s.p99);
 }
 
 // Starts (or finds) a peer through rs and returns its endpoint.
@@ -95,7 +114,37 @@ void measure_call(sys::Endpoint peer, const char* what)
             fail("%s: call %ld: %s", what, i, sys::error_name(result));
         record(i, after - before);
     }
-    report(what);
+}
+
+// Round trips through a channel to `peer`, which echoes while polling.
+void measure_channel(sys::Endpoint peer)
+{
+    tern::Channel channel;
+    if (const auto connected = channel.connect(peer, 64, nullptr); !connected.ok())
+        fail("cannot open a channel to the peer: %s", tern::error_name(connected.error()));
+    auto& tx = channel.tx();
+    auto& rx = channel.rx();
+    for (int64_t i = -warm_up; i < samples; ++i) {
+        tern::channel::Message m{};
+        m.type = benchpeer::echo;
+        m.words[0] = static_cast<uint64_t>(i);
+        const uint64_t before = rdtsc();
+        tx.slot(0) = m;
+        channel.publish(1);
+        while (rx.available() == 0) {
+            if (rx.broken())
+                fail("the channel broke");
+        }
+        const tern::channel::Message back = rx.read(0);
+        channel.release(1);
+        const uint64_t after = rdtsc();
+        if (back.words[0] != static_cast<uint64_t>(i))
+            fail("channel round trip %ld came back as %lu", i, back.words[0]);
+        record(i, after - before);
+    }
+    tern::channel::Message quit{};
+    quit.type = benchpeer::quit;
+    (void)channel.send(quit);
 }
 
 void measure_notify(sys::Endpoint peer)
@@ -148,13 +197,44 @@ void measure_notify(sys::Endpoint peer)
 
 } // namespace
 
-int main(int, char**)
+void quit(sys::Endpoint peer)
+{
+    sys::Message m{};
+    m.type = benchpeer::quit;
+    (void)sys::call(peer, m);
+}
+
+// mode=channels: IPC call/reply against a channel round trip, across cores.
+int compare_channels(sys::Endpoint far)
+{
+    measure_call(far, "IPC call/reply, across cores");
+    const Stats ipc = stats();
+    measure_channel(far);
+    const Stats channel = stats();
+    quit(far);
+    print("bench-chan: ipc call/reply across cores: median %u p99 %u cycles (%ld round trips)\n", ipc.median, ipc.p99,
+          samples);
+    print("bench-chan: channel round trip across cores: median %u p99 %u cycles (%ld round trips)\n",
+          channel.median, channel.p99, samples);
+    const uint64_t ratio100 = channel.median == 0 ? 0 : uint64_t{ipc.median} * 100 / channel.median;
+    print("bench-chan: the channel is %lu.%02lux faster than IPC (medians)\n", ratio100 / 100, ratio100 % 100);
+    print("bench-chan: done\n");
+    return 0;
+}
+
+int main(int argc, char** argv)
 {
     const auto self = static_cast<sys::Endpoint>(sys::self());
     sys::ProcessInfo info{};
     (void)sys::proc_info(sys::endpoint::slot(self), info);
-    const sys::Endpoint near = start_peer("benchpeer0", info.core);
     const sys::Endpoint far = start_peer("benchpeer1", info.core == 0 ? 1 : 0);
+    for (int i = 1; i < argc; ++i) {
+        if (__builtin_strcmp(argv[i], "mode=channels") == 0) {
+            g_failed = "bench-chan: FAILED: ";
+            return compare_channels(far);
+        }
+    }
+    const sys::Endpoint near = start_peer("benchpeer0", info.core);
 
     // The TSC rate, against the kernel's clock.
     const uint64_t ns0 = static_cast<uint64_t>(sys::uptime()), tsc0 = rdtsc();
@@ -167,15 +247,15 @@ int main(int, char**)
     print("bench-ipc: %-44s %9s %9s\n", "", "median", "p99");
     measure_null_call();
     measure_call(near, "IPC call/reply, same core");
+    report("IPC call/reply, same core");
     measure_call(far, "IPC call/reply, across cores");
+    report("IPC call/reply, across cores");
     measure_notify(far);
+    measure_channel(far);
+    report("channel round trip, across cores (polling)");
 
-    const sys::Endpoint peers[] = {near, far};
-    for (sys::Endpoint peer : peers) {
-        sys::Message m{};
-        m.type = benchpeer::quit;
-        (void)sys::call(peer, m);
-    }
+    quit(near);
+    quit(far);
     print("bench-ipc: done\n");
     return 0;
 }
