@@ -222,7 +222,8 @@ public:
         const int64_t sink = tern::rs_ensure_running("chansink", timeout_ms * 1'000'000);
         if (sink < 0)
             fail("chansink is not running: %s", sys::error_name(sink));
-        connect(static_cast<sys::Endpoint>(sink));
+        if (const auto connected = m_channel.connect("chansink", slots, &m_pool); !connected.ok())
+            fail("cannot connect to chansink: %s", tern::error_name(connected.error()));
 
         busy_phase(busy_messages, true);
         idle_phase();

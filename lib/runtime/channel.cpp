@@ -2,6 +2,7 @@
 
 #include "base/bytes.hpp"
 #include "proto/channel.hpp"
+#include "runtime/rs_client.hpp"
 #include "runtime/sys.hpp"
 
 namespace tern {
@@ -136,6 +137,14 @@ Result<void> Channel::connect(sys::Endpoint service, uint32_t slots, SharedPool*
     m_peer = service;
     m_argument = argument;
     return {};
+}
+
+Result<void> Channel::connect(const char* name, uint32_t slots, SharedPool* pool, uint64_t argument)
+{
+    const int64_t service = rs_lookup(name);
+    if (service < 0)
+        return Error::not_found;
+    return connect(static_cast<sys::Endpoint>(service), slots, pool, argument);
 }
 
 Result<void> Channel::accept(const sys::Message& request, SharedPool* pool)

@@ -64,6 +64,9 @@ public:
     // offering `pool` (may be null; granted read-write); `argument` goes
     // to the service's protocol. Blocks for the service's answer.
     Result<void> connect(sys::Endpoint service, uint32_t slots, SharedPool* pool, uint64_t argument = 0);
+    // The same for the running service registered with rs as `name`
+    // (not_found if rs knows no such running service).
+    Result<void> connect(const char* name, uint32_t slots, SharedPool* pool, uint64_t argument = 0);
     // Answers an open request received by a service, accepting it (and
     // offering `pool`, may be null) if it is well-formed.
     Result<void> accept(const sys::Message& request, SharedPool* pool);
