@@ -34,7 +34,7 @@ uint32_t echo(tern::Channel& channel)
         channel.release(n);
         channel.publish(n);
     }
-    if (quit || rx.broken() || tx.broken())
+    if (quit || rx.broken() || tx.broken() || (n == 0 && channel.peer_closed()))
         channel.close();
     return n;
 }

@@ -16,6 +16,12 @@
 //     and survives the end of its client: it reads the rings once more after
 //     the client is gone (the memory must still be mapped), closes the
 //     channel and waits for the next one.
+//   chanevil (mode=evil, core 0, priv=crash): a hostile client of chansink:
+//     open requests with a bad ring size, with memory smaller than it claims,
+//     with a pool smaller than its geometry; a ring whose shared index it
+//     corrupts; a message with a forged buffer reference. chansink must
+//     refuse or drop each, count what it dropped, and keep running (no
+//     restart).
 #include "channel/message.hpp"
 #include "base/select.hpp"
 #include "proto/channel.hpp"
@@ -86,7 +92,7 @@ public:
                     control(m);
                 continue;
             }
-            if (drain() != 0) {
+            if (drain() != 0 || !m_channel.is_open()) {
                 m_last_work = rdtsc();
                 continue;
             }
@@ -144,7 +150,10 @@ private:
         if (replies != 0)
             m_channel.publish(replies);
         if (m_channel.rx().broken() || m_channel.tx().broken()) {
-            print("chansink: the channel from 0x%lx is corrupt; closing it\n", m_channel.peer());
+            print("chansink: the channel from 0x%lx is corrupt, closing it\n", m_channel.peer());
+            m_channel.close();
+        } else if (n == 0 && m_channel.peer_closed()) {
+            print("chansink: 0x%lx closed its channel\n", m_channel.peer());
             m_channel.close();
         }
         return n;
@@ -512,6 +521,139 @@ private:
     uint64_t m_returned = 0;
 };
 
+// --- the hostile client -----------------------------------------------------
+
+class Evil {
+public:
+    int run()
+    {
+        const int64_t sink = tern::rs_ensure_running("chansink", timeout_ms * 1'000'000);
+        if (sink < 0)
+            fail("chansink is not running: %s", sys::error_name(sink));
+        m_sink = static_cast<sys::Endpoint>(sink);
+
+        const uint64_t small = make_object(4096);
+        const uint64_t rings = make_object(2 * tern::channel::ring_bytes(slots));
+        expect_refused("a ring of 3 slots", rings, 3, 0, {});
+        expect_refused("rings in 4 KiB claiming 512 slots", small, slots, 0, {});
+        expect_refused("a pool of 4 KiB claiming 256 buffers of 2 KiB", rings, slots, small,
+                       {0x4556'0001, 256, 2048, 0});
+        expect_refused("a pool with a zero buffer size", rings, slots, small, {0x4556'0002, 1, 0, 0});
+
+        corrupt_ring();
+        forged_reference();
+
+        if (tern::rs_lookup("chansink") != sink)
+            fail("chansink is not the same process any more");
+        print("chanevil: chansink 0x%lx survived all of it (no restart)\n", m_sink);
+        return 0;
+    }
+
+private:
+    template <typename... Args>
+    [[noreturn]] void fail(const char* fmt, Args... args)
+    {
+        tern::exit_with_message(1, "chanevil: FAILED: ", fmt, args...);
+    }
+
+    uint64_t make_object(uint64_t size)
+    {
+        const int64_t handle = sys::shm_create(size);
+        if (handle < 0 || sys::shm_grant(static_cast<uint64_t>(handle), m_sink,
+                                         sys::map_flags::read | sys::map_flags::write) < 0)
+            fail("cannot make a shared object");
+        return static_cast<uint64_t>(handle);
+    }
+
+    void expect_refused(const char* what, uint64_t rings, uint64_t ring_slots, uint64_t pool,
+                        tern::channel::PoolGeometry geometry)
+    {
+        sys::Message m{};
+        m.type = tern::channel_proto::open;
+        m.words[0] = rings;
+        m.words[1] = ring_slots;
+        tern::channel_proto::put_pool(m, pool, geometry);
+        if (const int64_t called = sys::call(m_sink, m); called < 0)
+            fail("open (%s): %s", what, sys::error_name(called));
+        const auto result = static_cast<int64_t>(m.words[0]);
+        if (result >= 0)
+            fail("chansink accepted %s", what);
+        print("chanevil: %s: refused (%s)\n", what, sys::error_name(result));
+    }
+
+    // Connects for real, retrying while chansink still has a previous
+    // channel open (busy).
+    void connect(Channel& channel, tern::SharedPool* pool)
+    {
+        const uint64_t deadline = static_cast<uint64_t>(sys::uptime()) + timeout_ms * 1'000'000;
+        for (;;) {
+            const auto connected = channel.connect(m_sink, 64, pool);
+            if (connected.ok())
+                return;
+            if (connected.error() != tern::Error::busy || static_cast<uint64_t>(sys::uptime()) > deadline)
+                fail("cannot connect: %s", tern::error_name(connected.error()));
+            (void)sys::sleep(10);
+        }
+    }
+
+    // A head far beyond what the ring can hold: the sink must call the ring
+    // broken and close the channel rather than read past it.
+    void corrupt_ring()
+    {
+        Channel channel;
+        connect(channel, nullptr);
+        auto* control = channel.tx().control();
+        control->head.store(control->tail.load() + 100'000);
+        (void)sys::notify(m_sink);
+        // The sink is free again only once it has closed the channel.
+        Channel next;
+        connect(next, nullptr);
+        print("chanevil: a corrupt ring index: chansink closed that channel and accepted the next\n");
+    }
+
+    // A data message whose buffer index lies outside our pool.
+    void forged_reference()
+    {
+        tern::SharedPool pool;
+        if (!pool.create(16).ok())
+            fail("cannot make a pool");
+        Channel channel;
+        connect(channel, &pool);
+        Message m{};
+        m.type = start;
+        channel.send(m);
+        m = Message{};
+        m.type = data;
+        m.buffer = tern::channel::BufferRef{pool.geometry().id, 1000, 0, 64};
+        channel.send(m);
+        m = Message{};
+        m.type = report;
+        channel.send(m);
+        (void)sys::alarm(timeout_ms);
+        for (;;) {
+            auto& rx = channel.rx();
+            if (rx.available() != 0) {
+                const Message back = rx.read(0);
+                channel.release(1);
+                if (back.type != summary)
+                    continue;
+                if (back.words[1] != 1)
+                    fail("chansink counted %lu bad messages, not 1", back.words[1]);
+                break;
+            }
+            tern::channel::WaitSet set;
+            set.add(rx);
+            sys::Message woke{};
+            if (tern::wait(set, woke) && woke.source == sys::endpoint::clock)
+                fail("no summary from chansink");
+        }
+        (void)sys::alarm(0);
+        print("chanevil: a forged buffer reference: chansink dropped and counted it\n");
+    }
+
+    sys::Endpoint m_sink = 0;
+};
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -521,6 +663,8 @@ int main(int argc, char** argv)
             return Sink().run();
         if (__builtin_strcmp(argv[i], "mode=source") == 0)
             return Source().run();
+        if (__builtin_strcmp(argv[i], "mode=evil") == 0)
+            return Evil().run();
     }
-    tern::exit_with_message(1, "chantest: FAILED: ", "no mode= (source or sink)");
+    tern::exit_with_message(1, "chantest: FAILED: ", "no mode= (source, sink or evil)");
 }

@@ -4,6 +4,7 @@
 // Shared layout (ring_bytes(capacity) bytes, 64-byte aligned):
 //
 //   offset   0  head               next index the producer fills; written by the producer only
+//   offset   4  closed             1: the producer will publish no more (end of stream)
 //   offset  64  tail               next index the consumer reads; written by the consumer only
 //   offset 128  consumer_sleeping  1: the consumer announced it is about to sleep
 //   offset 192  producer_sleeping  1: the producer waits for free slots
@@ -54,6 +55,7 @@ constexpr size_t cache_line = 64;
 
 struct RingControl {
     alignas(cache_line) std::atomic<uint32_t> head;
+    std::atomic<uint32_t> closed;
     alignas(cache_line) std::atomic<uint32_t> tail;
     alignas(cache_line) std::atomic<uint32_t> consumer_sleeping;
     alignas(cache_line) std::atomic<uint32_t> producer_sleeping;
@@ -62,6 +64,7 @@ static_assert(std::atomic<uint32_t>::is_always_lock_free);
 static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t));
 static_assert(std::is_standard_layout_v<RingControl>);
 static_assert(offsetof(RingControl, head) == 0);
+static_assert(offsetof(RingControl, closed) == 4);
 static_assert(offsetof(RingControl, tail) == 1 * cache_line);
 static_assert(offsetof(RingControl, consumer_sleeping) == 2 * cache_line);
 static_assert(offsetof(RingControl, producer_sleeping) == 3 * cache_line);
@@ -90,6 +93,7 @@ inline void ring_init(void* memory, uint32_t first_index = 0)
     auto* control = new (memory) RingControl;
     control->head.store(first_index, std::memory_order_relaxed);
     control->tail.store(first_index, std::memory_order_relaxed);
+    control->closed.store(0, std::memory_order_relaxed);
     control->consumer_sleeping.store(0, std::memory_order_relaxed);
     control->producer_sleeping.store(0, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
@@ -150,7 +154,7 @@ protected:
     uint32_t m_mask = 0;
     uint32_t m_head = 0; // producer: its own head; consumer: the last head it read
     uint32_t m_tail = 0; // consumer: its own tail; producer: the last tail it read
-    bool m_broken = false;
+    bool m_broken = true; // until attached: a detached end moves nothing
 };
 
 } // namespace detail
@@ -203,10 +207,22 @@ public:
         return n;
     }
 
+    // Ends the stream: the consumer sees closed() once it has read what was
+    // published. True when the consumer sleeps and must be woken to see it.
+    [[nodiscard]] bool close()
+    {
+        if (!this->attached())
+            return false;
+        m_control->closed.store(1, std::memory_order_seq_cst);
+        return Base::take_flag(m_control->consumer_sleeping);
+    }
+
     // Sleeping while the ring is full: announce, and sleep only if the ring
     // is still full afterwards; then end_sleep() once awake.
     bool prepare_sleep()
     {
+        if (!this->attached())
+            return false;
         m_control->producer_sleeping.store(1, std::memory_order_seq_cst);
         const uint32_t tail = m_control->tail.load(std::memory_order_seq_cst);
         if (this->check(m_head, tail))
@@ -217,10 +233,17 @@ public:
         }
         return true;
     }
-    void end_sleep() { m_control->producer_sleeping.store(0, std::memory_order_relaxed); }
+    void end_sleep()
+    {
+        if (this->attached())
+            m_control->producer_sleeping.store(0, std::memory_order_relaxed);
+    }
 
     // True when the consumer has announced sleep (for tests and monitors).
-    bool consumer_asleep() const { return m_control->consumer_sleeping.load(std::memory_order_relaxed) != 0; }
+    bool consumer_asleep() const
+    {
+        return this->attached() && m_control->consumer_sleeping.load(std::memory_order_relaxed) != 0;
+    }
 };
 
 template <typename T>
@@ -243,6 +266,9 @@ public:
         }
         return m_head - m_tail;
     }
+
+    // The producer closed the stream (read what is available() first).
+    bool closed() const { return this->attached() && m_control->closed.load(std::memory_order_acquire) != 0; }
 
     // Copies the i-th waiting message (i < available()) out of shared memory.
     T read(uint32_t i) const { return m_slots[(m_tail + i) & m_mask]; }
@@ -269,20 +295,27 @@ public:
     }
 
     // Sleeping while the ring is empty: announce, and sleep only if it is
-    // still empty afterwards; then end_sleep() once awake.
+    // still empty (and not closed) afterwards; then end_sleep() once awake.
+    // A closed ring never lets its consumer sleep: it must handle the end.
     bool prepare_sleep()
     {
+        if (!this->attached())
+            return false;
         m_control->consumer_sleeping.store(1, std::memory_order_seq_cst);
         const uint32_t head = m_control->head.load(std::memory_order_seq_cst);
         if (this->check(head, m_tail))
             m_head = head;
-        if (m_head != m_tail || this->broken()) {
+        if (m_head != m_tail || this->broken() || m_control->closed.load(std::memory_order_seq_cst) != 0) {
             end_sleep();
             return false;
         }
         return true;
     }
-    void end_sleep() { m_control->consumer_sleeping.store(0, std::memory_order_relaxed); }
+    void end_sleep()
+    {
+        if (this->attached())
+            m_control->consumer_sleeping.store(0, std::memory_order_relaxed);
+    }
 };
 
 } // namespace tern::channel

@@ -205,6 +205,9 @@ Result<void> Channel::accept(const sys::Message& request, SharedPool* pool)
 
 void Channel::close()
 {
+    // Tell a live peer, which may be polling or asleep, that we are gone.
+    if (is_open() && m_tx.close())
+        wake_peer();
     if (m_rings_address != 0)
         (void)sys::mem_unmap(reinterpret_cast<void*>(m_rings_address), m_rings_size);
     if (m_rings_handle != 0)

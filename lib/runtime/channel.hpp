@@ -70,7 +70,8 @@ public:
     // Answers an open request received by a service, accepting it (and
     // offering `pool`, may be null) if it is well-formed.
     Result<void> accept(const sys::Message& request, SharedPool* pool);
-    // Unmaps everything and forgets the peer; memory this side created is
+    // Tells the peer (Consumer::closed on its side, woken if it sleeps),
+    // unmaps everything and forgets the peer; memory this side created is
     // freed once the peer has unmapped it too.
     void close();
 
@@ -79,6 +80,9 @@ public:
     uint64_t argument() const { return m_argument; }
     // True if `message` is the kernel's notice that our peer ended.
     bool peer_ended(const sys::Message& message) const;
+    // True once the peer has closed the channel and everything it sent has
+    // been read: close() too.
+    bool peer_closed() { return m_rx.closed() && m_rx.available() == 0; }
 
     channel::Producer<Message>& tx() { return m_tx; }
     channel::Consumer<Message>& rx() { return m_rx; }
