@@ -86,7 +86,8 @@ constexpr bool valid_capacity(uint32_t capacity)
 // Bytes of shared memory a ring of `capacity` slots needs.
 constexpr size_t ring_bytes(uint32_t capacity) { return sizeof(RingControl) + size_t{capacity} * cache_line; }
 
-// Sets up a ring's shared control block before either side attaches. Both
+// Sets up a ring's shared control block before either side attaches (and
+// before the memory is handed to the peer, which orders these stores). Both
 // indices start at `first_index` (tests start near 2^32 to cross the wrap).
 inline void ring_init(void* memory, uint32_t first_index = 0)
 {
@@ -96,7 +97,6 @@ inline void ring_init(void* memory, uint32_t first_index = 0)
     control->closed.store(0, std::memory_order_relaxed);
     control->consumer_sleeping.store(0, std::memory_order_relaxed);
     control->producer_sleeping.store(0, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_release);
 }
 
 namespace detail {
