@@ -25,6 +25,8 @@ PACKAGES=(
     ninja-build
     g++
     libgtest-dev           # GoogleTest for the host unit tests
+    libbenchmark-dev       # Google Benchmark for the host benchmarks (./tern bench)
+    libboost-dev           # boost::lockfree::spsc_queue, the baseline in ./tern bench channels
     python3                # tools/qemu.py and the integration tests
     iproute2               # network namespaces / tap devices in tests
     dpkg-dev               # dpkg-source, to unpack the lwIP source package

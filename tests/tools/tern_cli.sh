@@ -18,12 +18,25 @@ if [[ $rc == 0 && $out == *"Ctrl-A X"* && $out == *"target remote"* && $out == *
 else
     bad "./tern with no command: exit $rc"
 fi
-for v in run test build image setup clean; do
+for v in run test build bench image setup clean; do
     if [[ $out == *"  $v"* ]]; then ok "help lists '$v'"; else bad "help does not list '$v'"; fi
 done
 
 out=$("$root/tern" no-such-command 2>&1) && rc=0 || rc=$?
 if [[ $rc == 2 && $out == *'unknown command "no-such-command"'* ]]; then ok "unknown command: exit 2 with a message"; else bad "unknown command: exit $rc: $out"; fi
+
+# ./tern bench: --help lists the benchmarks; bad arguments fail before any build.
+out=$("$root/tern" bench --help 2>&1) && rc=0 || rc=$?
+if [[ $rc == 0 && $out == *"channels"* && $out == *"ipc"* ]]; then ok "bench --help lists channels and ipc"; else bad "bench --help: exit $rc"; fi
+out=$(TERN_SKIP_SETUP=1 "$root/tern" bench no-such-benchmark 2>&1) && rc=0 || rc=$?
+if [[ $rc == 2 && $out == *"unknown benchmark"* ]]; then ok "bench: unknown benchmark: exit 2"; else bad "bench no-such-benchmark: exit $rc: $out"; fi
+out=$(TERN_SKIP_SETUP=1 "$root/tern" bench 2>&1) && rc=0 || rc=$?
+if [[ $rc == 2 && $out == *"channels"* ]]; then ok "bench without a name lists the benchmarks, exit 2"; else bad "bench without a name: exit $rc"; fi
+if python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$root/tools/bench.py"; then
+    ok "tools/bench.py compiles"
+else
+    bad "tools/bench.py does not compile"
+fi
 
 out=$("$root/tern" clean --bogus 2>&1) && rc=0 || rc=$?
 if [[ $rc != 0 && -d $root/tools ]]; then ok "clean rejects unknown options and deletes nothing"; else bad "clean --bogus: exit $rc"; fi
