@@ -83,6 +83,18 @@ Msg make(uint32_t type, uint64_t seq, uint64_t chunk = 0, uint32_t flags = 0)
     return m;
 }
 
+// Builds the next batch (up to kBatch) of a chunk of `count` data messages,
+// of which `sent` are gone, in `batch`; returns how many.
+uint32_t build_batch(Msg* batch, uint64_t first, uint32_t sent, uint32_t count, uint64_t chunk)
+{
+    const uint32_t n = std::min(kBatch, count - sent);
+    for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t k = sent + i;
+        batch[i] = make(kData, first + k, chunk, k + 1 == count ? kLastOfChunk : 0);
+    }
+    return n;
+}
+
 // --- contenders: one direction each, one producer thread, one consumer thread ---
 
 class TernRing {
@@ -196,11 +208,7 @@ public:
         Msg batch[kBatch];
         uint32_t sent = 0;
         while (sent < count) {
-            const uint32_t n = std::min(kBatch, count - sent);
-            for (uint32_t i = 0; i < n; ++i) {
-                const uint32_t k = sent + i;
-                batch[i] = make(kData, first + k, chunk, k + 1 == count ? kLastOfChunk : 0);
-            }
+            const uint32_t n = build_batch(batch, first, sent, count, chunk);
             uint32_t pushed = 0;
             while (pushed < n)
                 pushed += static_cast<uint32_t>(m_queue.push(batch + pushed, n - pushed));
@@ -262,11 +270,7 @@ public:
         Msg batch[kBatch];
         uint32_t sent = 0;
         while (sent < count) {
-            const uint32_t n = std::min(kBatch, count - sent);
-            for (uint32_t i = 0; i < n; ++i) {
-                const uint32_t k = sent + i;
-                batch[i] = make(kData, first + k, chunk, k + 1 == count ? kLastOfChunk : 0);
-            }
+            const uint32_t n = build_batch(batch, first, sent, count, chunk);
             write_all(batch, n * sizeof(Msg));
             sent += n;
         }
