@@ -15,6 +15,7 @@
 #include "cmdline.hpp"
 #include "console.hpp"
 #include "kernel.hpp"
+#include "proto/pci.hpp"
 #include "log.hpp"
 #include "mm/memory.hpp"
 #include "proc/lifecycle.hpp"
@@ -111,7 +112,7 @@ void print_banner(unsigned cores)
     for (size_t i = 0; i < g_pci_count && i < sizeof(g_pci) / sizeof(g_pci[0]); ++i) {
         const auto& f = g_pci[i];
         log("pci %02x:%02x.%x %04x:%04x class %02x.%02x %s", f.bus, f.device, f.function, f.vendor_id, f.device_id,
-            f.class_code, f.subclass, arch::pci::class_name(f.class_code, f.subclass));
+            f.class_code, f.subclass, tern::pci::class_name(f.class_code, f.subclass));
     }
     log_modules();
 }
@@ -121,6 +122,10 @@ void print_banner(unsigned cores)
 const multiboot2::BootInfo& boot_info() { return g_boot_info; }
 const arch::acpi::Madt& madt() { return g_madt; }
 size_t pci_function_count() { return g_pci_count; }
+const arch::pci::Function* pci_function(size_t index)
+{
+    return index < g_pci_count && index < sizeof(g_pci) / sizeof(g_pci[0]) ? &g_pci[index] : nullptr;
+}
 
 } // namespace kernel
 

@@ -202,6 +202,7 @@ int64_t dispatch(Process& me, arch::InterruptFrame& f)
     case Call::shm_grant: return shm_grant(me, a0, a1, a2);
     case Call::shm_map: return shm_map(me, a0, a1, a2, f.r10);
     case Call::shm_release: return shm_release(me, a0);
+    case Call::shm_physical: return shm_physical(me, a0, a1);
     case Call::dma_alloc: return dma_alloc(me, a0, a1);
     case Call::mmio_map: return mmio_map(me, a0, a1);
     case Call::irq_attach: return irq_attach(me, a0);
@@ -214,6 +215,7 @@ int64_t dispatch(Process& me, arch::InterruptFrame& f)
     case Call::poweroff: power_off();
     case Call::kernel_event: return sys_kernel_event(me, a0);
     case Call::proc_watch: return ipc_watch(me, a0);
+    case Call::pci_info: return pci_info(me, a0, a1);
     case Call::syscall_count: {
         Process* p = process_for(a0);
         return p != nullptr ? static_cast<int64_t>(p->syscalls) : error_code(Error::dead_endpoint);

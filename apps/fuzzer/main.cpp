@@ -134,7 +134,7 @@ uint64_t call_number()
                              C::ipc_reply, C::ipc_notify, C::ipc_send_nb, C::alarm, C::mem_map, C::mem_unmap,
                              C::shm_create, C::shm_grant, C::shm_map, C::shm_release, C::dma_alloc, C::mmio_map, C::irq_attach,
                              C::proc_spawn, C::proc_kill, C::proc_crash, C::proc_info, C::module_info, C::cpu_info,
-                             C::kernel_event, C::syscall_count, C::proc_watch};
+                             C::kernel_event, C::syscall_count, C::proc_watch, C::pci_info, C::shm_physical};
     const uint64_t kind = below(16);
     if (kind == 0) {
         const uint64_t huge[] = {64, 99, 255, 256, 1000, 0xFFFF, 1ull << 31, 1ull << 32, 1ull << 63, ~0ull,

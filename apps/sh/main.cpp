@@ -22,6 +22,7 @@ public:
     int64_t proc_info(uint64_t slot, sys::ProcessInfo& info) override { return sys::proc_info(slot, info); }
     int64_t cpu_info(uint64_t core, sys::CpuInfo& info) override { return sys::cpu_info(core, info); }
     int64_t syscall_count(sys::Endpoint endpoint) override { return sys::syscall_count(endpoint); }
+    int64_t pci_info(uint64_t index, sys::PciInfo& info) override { return sys::pci_info(index, info); }
     uint64_t uptime_ns() override { return static_cast<uint64_t>(sys::uptime()); }
     void sleep_ms(uint64_t milliseconds) override
     {

@@ -2,6 +2,8 @@
 
 #include <cstdarg>
 
+#include "proto/pci.hpp"
+
 namespace sh {
 namespace {
 
@@ -124,6 +126,7 @@ const Shell::Command* Shell::commands(size_t& count)
          &Shell::run},
         {"uptime", "uptime", "time since boot", 1, 1, &Shell::uptime},
         {"cores", "cores", "per core: online, busy % since boot and over the last 100 ms", 1, 1, &Shell::cores},
+        {"lspci", "lspci", "PCI functions: address, vendor:device, class, IRQ line", 1, 1, &Shell::lspci},
         {"stat", "stat NAME|ENDPOINT", "one process: endpoint, system calls, CPU time", 2, 2, &Shell::stat},
         {"poweroff", "poweroff", "switch the machine off", 1, 1, &Shell::poweroff},
     };
@@ -289,6 +292,18 @@ void Shell::uptime(const Args&)
 {
     const uint64_t ns = m_system.uptime_ns();
     say("up %lu.%03lu s\n", ns / 1000000000, ns / 1000000 % 1000);
+}
+
+void Shell::lspci(const Args&)
+{
+    uint64_t index = 0;
+    for (sys::PciInfo info{}; m_system.pci_info(index, info) == 0; ++index) {
+        say("%02x:%02x.%x  %04x:%04x  %-22s irq %u\n", info.address >> 8, (info.address >> 3) & 0x1F,
+            info.address & 7, info.vendor_id, info.device_id, tern::pci::class_name(info.class_code, info.subclass),
+            info.irq_line);
+    }
+    if (index == 0)
+        say("lspci: no PCI functions\n");
 }
 
 void Shell::cores(const Args&)

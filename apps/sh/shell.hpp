@@ -22,6 +22,7 @@ public:
     virtual int64_t proc_info(uint64_t slot, sys::ProcessInfo& info) = 0;
     virtual int64_t cpu_info(uint64_t core, sys::CpuInfo& info) = 0;
     virtual int64_t syscall_count(sys::Endpoint endpoint) = 0;
+    virtual int64_t pci_info(uint64_t index, sys::PciInfo& info) = 0;
     virtual uint64_t uptime_ns() = 0;
     virtual void sleep_ms(uint64_t milliseconds) = 0;
     // A request to rs (see runtime/rs_client.hpp): the result and the reply.
@@ -68,6 +69,7 @@ private:
     void run(const Args&);
     void uptime(const Args&);
     void cores(const Args&);
+    void lspci(const Args&);
     void stat(const Args&);
     void poweroff(const Args&);
 

@@ -10,6 +10,7 @@
 #include "proc/ipc.hpp"
 #include "proc/privileges.hpp"
 #include "proc/scheduler.hpp"
+#include "kernel.hpp"
 
 namespace kernel {
 namespace {
@@ -32,6 +33,21 @@ void split(uint64_t address, uint8_t& bus, uint8_t& device, uint8_t& function)
     bus = static_cast<uint8_t>(address >> 8);
     device = static_cast<uint8_t>((address >> 3) & 0x1F);
     function = static_cast<uint8_t>(address & 0x7);
+}
+
+constexpr uint8_t pci_command = 0x04;
+constexpr uint32_t command_memory_space = 1u << 1;
+constexpr uint32_t command_bus_master = 1u << 2;
+
+// Turns the function's memory decoding and bus mastering (its DMA) on or off.
+void set_pci_command(uint64_t pci_address, uint32_t bits, bool on)
+{
+    uint8_t bus, device, function;
+    split(pci_address, bus, device, function);
+    const uint32_t reg = arch::pci::read32(bus, device, function, pci_command);
+    // The upper half is the status register, whose bits are cleared by writing 1: keep them 0.
+    const uint32_t command = reg & 0xFFFF;
+    arch::pci::write32(bus, device, function, pci_command, on ? command | bits : command & ~bits);
 }
 
 void on_device_irq(arch::InterruptFrame& frame)
@@ -97,6 +113,8 @@ int64_t mmio_map(Process& caller, uint64_t pci_address, uint64_t bar)
         return error_code(Error::no_memory);
     if (!caller.space.map_frames(area.value(), tern::align_down(base, page_size), mapped_size, true, true, false).ok())
         return error_code(Error::no_memory);
+    // A driver that maps its registers will program DMA: let the function decode and master.
+    set_pci_command(pci_address, command_memory_space | command_bus_master, true);
     return static_cast<int64_t>(area.value() + (base % page_size));
 }
 
@@ -119,8 +137,24 @@ int64_t irq_attach(Process& caller, uint64_t pci_address)
     return line;
 }
 
+int64_t pci_info(Process& caller, uint64_t index, uint64_t user_info)
+{
+    const arch::pci::Function* f = pci_function(index);
+    if (f == nullptr)
+        return error_code(Error::not_found);
+    const uint64_t address = uint64_t{f->bus} << 8 | uint64_t{f->device} << 3 | f->function;
+    const uint8_t line = arch::pci::read32(f->bus, f->device, f->function, 0x3C) & 0xFF;
+    const sys::PciInfo info{static_cast<uint32_t>(address), f->vendor_id, f->device_id, f->class_code,
+                            f->subclass, f->prog_if, line, 0};
+    return caller.space.copy_out(user_info, &info, sizeof(info)) ? 0 : error_code(Error::bad_address);
+}
+
 void devices_process_died(Process& dead)
 {
+    // Stop the device's DMA: the memory it was given is about to be freed
+    // (and reused), and the driver's successor resets the device anyway.
+    if (dead.pci_device != ~0u && (dead.privileges & sys::privilege::devices) != 0)
+        set_pci_command(dead.pci_device, command_bus_master, false);
     for (unsigned line = 0; line < irq_lines; ++line) {
         if (g_irq_owner[line] == dead.endpoint()) {
             arch::ioapic::mask_gsi(line);

@@ -13,6 +13,8 @@ namespace kernel {
 int64_t dma_alloc(Process& caller, uint64_t size, uint64_t user_region);
 int64_t mmio_map(Process& caller, uint64_t pci_address, uint64_t bar);
 int64_t irq_attach(Process& caller, uint64_t pci_address);
+int64_t pci_info(Process& caller, uint64_t index, uint64_t user_info);
+// Masks the dead driver's IRQ lines and turns off its device's bus mastering.
 void devices_process_died(Process& dead);
 
 } // namespace kernel

@@ -13,6 +13,7 @@
 #include "proc/ipc.hpp"
 #include "proc/privileges.hpp"
 #include "proc/scheduler.hpp"
+#include "proc/devices.hpp"
 #include "proc/shared_memory.hpp"
 
 extern "C" void thread_start();
@@ -277,6 +278,7 @@ void exit_current(sys::EventKind kind, uint64_t status, const arch::InterruptFra
     p.state = sys::ProcessState::stopped;
     ipc_process_died(p);
     shared_memory_process_died(p);
+    devices_process_died(p);
     arch::write_cr3(memory::kernel_tables().root());
     p.space.destroy();
     if (&p == g_rs)

@@ -23,7 +23,8 @@ constexpr uint64_t required_for(sys::Call call)
     case sys::Call::proc_crash: return sys::privilege::crash;
     case sys::Call::dma_alloc:
     case sys::Call::mmio_map:
-    case sys::Call::irq_attach: return sys::privilege::devices;
+    case sys::Call::irq_attach:
+    case sys::Call::shm_physical: return sys::privilege::devices;
     case sys::Call::poweroff: return sys::privilege::poweroff;
     case sys::Call::console_read: return sys::privilege::console_read;
     default: return 0;

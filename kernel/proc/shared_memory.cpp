@@ -153,6 +153,16 @@ int64_t shm_map(Process& caller, sys::Endpoint owner, uint64_t handle, uint64_t 
     return static_cast<int64_t>(area.value());
 }
 
+int64_t shm_physical(Process& caller, sys::Endpoint owner, uint64_t handle)
+{
+    Object* o = object_for(handle);
+    if (o == nullptr || o->owner != owner)
+        return error_code(Error::not_found);
+    if (!privileges::may_map_shared(caller.endpoint(), o->owner, o->grants, o->grant_count, sys::map_flags::read))
+        return error_code(Error::permission);
+    return static_cast<int64_t>(o->phys);
+}
+
 int64_t shm_release(Process& owner, uint64_t handle)
 {
     Object* o = object_for(handle);

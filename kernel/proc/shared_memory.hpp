@@ -16,6 +16,9 @@ int64_t shm_create(Process& owner, uint64_t size);
 int64_t shm_grant(Process& owner, uint64_t handle, sys::Endpoint grantee, uint64_t flags);
 int64_t shm_map(Process& caller, sys::Endpoint owner, uint64_t handle, uint64_t flags, uint64_t min_size);
 int64_t shm_release(Process& owner, uint64_t handle);
+// The object's physical base, for a driver that gives pool buffers to its
+// device (devices privilege; the caller owns the object or has a grant).
+int64_t shm_physical(Process& caller, sys::Endpoint owner, uint64_t handle);
 
 // mem_unmap of [start, end) in `caller`: every shared-memory mapping that
 // overlaps the range is unmapped whole (never in part).

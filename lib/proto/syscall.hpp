@@ -43,6 +43,7 @@ enum class Call : uint64_t {
     mmio_map = 36,       // (pci address, bar) -> address; privileged for that device
     irq_attach = 37,     // (pci address) -> irq bit; IRQs arrive as notifications from endpoint::hardware
     shm_release = 38,    // (handle) -> 0; the owner gives the object up: freed once nobody maps it
+    shm_physical = 39,   // (owner endpoint, handle) -> physical address; privileged (devices): DMA into pools
 
     // Process management and information
     proc_spawn = 40,     // (SpawnRequest*) -> endpoint; privileged (rs)
@@ -55,6 +56,7 @@ enum class Call : uint64_t {
     kernel_event = 47,   // (KernelEvent*) -> 0 or -would_block; privileged (rs): next exit/fault report
     syscall_count = 48,  // (endpoint) -> system calls made by that process
     proc_watch = 49,     // (endpoint) -> 0; a notification from endpoint::exits when that process ends
+    pci_info = 50,       // (index, PciInfo*) -> 0 or -not_found: the PCI functions found at boot
 };
 
 // Error codes (returned negated).
@@ -158,6 +160,17 @@ struct CpuInfo {
     uint32_t online;
     uint64_t busy_ns;  // time running processes since boot
     uint64_t total_ns; // time since the core came online
+};
+
+struct PciInfo {
+    uint32_t address;   // bus << 8 | device << 3 | function
+    uint16_t vendor_id;
+    uint16_t device_id;
+    uint8_t class_code;
+    uint8_t subclass;
+    uint8_t prog_if;
+    uint8_t irq_line;   // the legacy IRQ line the firmware routed it to (0xFF: none)
+    uint32_t reserved;
 };
 
 struct DmaRegion {

@@ -147,5 +147,7 @@ inline int64_t poweroff() { return syscall(Call::poweroff); }
 inline int64_t kernel_event(KernelEvent& event) { return syscall(Call::kernel_event, detail::address(&event)); }
 inline int64_t syscall_count(Endpoint endpoint) { return syscall(Call::syscall_count, endpoint); }
 inline int64_t proc_watch(Endpoint endpoint) { return syscall(Call::proc_watch, endpoint); }
+inline int64_t pci_info(uint64_t index, PciInfo& info) { return syscall(Call::pci_info, index, detail::address(&info)); }
+inline int64_t shm_physical(Endpoint owner, uint64_t handle) { return syscall(Call::shm_physical, owner, handle); }
 
 } // namespace tern::sys

@@ -19,6 +19,7 @@ TEST(Privileges, EveryPrivilegedCallNeedsItsBit)
         {Call::module_info, sys::privilege::spawn},    {Call::kernel_event, sys::privilege::spawn},
         {Call::proc_crash, sys::privilege::crash},     {Call::dma_alloc, sys::privilege::devices},
         {Call::mmio_map, sys::privilege::devices},     {Call::irq_attach, sys::privilege::devices},
+        {Call::shm_physical, sys::privilege::devices},
         {Call::poweroff, sys::privilege::poweroff},    {Call::console_read, sys::privilege::console_read},
     };
     for (const Case& c : cases) {
@@ -35,7 +36,7 @@ TEST(Privileges, OrdinaryCallsAreOpenToAll)
                          Call::abort,    Call::console_write, Call::ipc_send, Call::ipc_receive, Call::ipc_call,
                          Call::ipc_reply, Call::ipc_notify, Call::ipc_send_nb, Call::alarm,     Call::mem_map,
                          Call::mem_unmap, Call::shm_create, Call::shm_grant,  Call::shm_map, Call::shm_release,    Call::proc_info,
-                         Call::cpu_info, Call::syscall_count, Call::proc_watch};
+                         Call::cpu_info, Call::syscall_count, Call::proc_watch, Call::pci_info};
     for (Call c : open)
         EXPECT_TRUE(privileges::may_call(0, c)) << static_cast<int>(c);
     EXPECT_TRUE(privileges::may_call(0, static_cast<Call>(9999))); // unknown: the dispatcher says invalid_call

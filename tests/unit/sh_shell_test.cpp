@@ -30,6 +30,7 @@ class FakeSystem final : public sh::System {
 public:
     std::map<uint64_t, sys::ProcessInfo> processes; // by slot
     std::vector<sys::CpuInfo> cores_before, cores_after;
+    std::vector<sys::PciInfo> pci;
     bool slept = false;
     uint64_t slept_ms = 0;
     uint64_t now_ns = 0;
@@ -75,6 +76,13 @@ public:
     {
         auto it = syscalls.find(endpoint);
         return it == syscalls.end() ? sys::error_code(sys::Error::dead_endpoint) : it->second;
+    }
+    int64_t pci_info(uint64_t index, sys::PciInfo& info) override
+    {
+        if (index >= pci.size())
+            return sys::error_code(sys::Error::not_found);
+        info = pci[index];
+        return 0;
     }
     uint64_t uptime_ns() override { return now_ns; }
     void sleep_ms(uint64_t ms) override
@@ -126,9 +134,9 @@ TEST_F(ShellTest, HelpListsEveryCommandOnItsOwnLine)
 {
     const std::string text = run("help");
     for (const char* name : {"help", "ps", "kill NAME", "crash NAME [segv|hang]", "run NAME [core=N]", "uptime",
-                             "cores", "stat NAME|ENDPOINT", "poweroff"})
+                             "cores", "lspci", "stat NAME|ENDPOINT", "poweroff"})
         EXPECT_NE(text.find(std::string("\n  ") + name + " "), std::string::npos) << name;
-    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 10);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 11);
 }
 
 TEST_F(ShellTest, WrongNumberOfWordsShowsUsage)
@@ -268,6 +276,17 @@ TEST_F(ShellTest, StatByNameAndEndpoint)
     EXPECT_EQ(run("stat nobody"), "stat: no process 'nobody'\n");
     system.syscalls.clear();
     EXPECT_NE(run("stat rs").find("  system calls: dead endpoint\n"), std::string::npos);
+}
+
+TEST_F(ShellTest, LspciListsEveryFunction)
+{
+    system.pci = {{0x0000, 0x8086, 0x1237, 0x06, 0x00, 0x00, 0xFF, 0}, {0x0018, 0x8086, 0x100E, 0x02, 0x00, 0x00, 11, 0}};
+    const std::string output = run("lspci");
+    EXPECT_NE(output.find("00:00.0  8086:1237  host bridge"), std::string::npos) << output;
+    EXPECT_NE(output.find("00:03.0  8086:100e  Ethernet controller"), std::string::npos) << output;
+    EXPECT_NE(output.find("irq 11"), std::string::npos) << output;
+    system.pci.clear();
+    EXPECT_EQ(run("lspci"), "lspci: no PCI functions\n");
 }
 
 TEST_F(ShellTest, PoweroffReportsFailure)

@@ -19,6 +19,7 @@ static_assert(sizeof(sys::ProcessInfo) == 72 && offsetof(sys::ProcessInfo, core)
 static_assert(sizeof(sys::ModuleInfo) == 128);
 static_assert(sizeof(sys::CpuInfo) == 24);
 static_assert(sizeof(sys::DmaRegion) == 24);
+static_assert(sizeof(sys::PciInfo) == 16 && offsetof(sys::PciInfo, class_code) == 8 && offsetof(sys::PciInfo, irq_line) == 11);
 static_assert(sizeof(sys::KernelEvent) == 56 && offsetof(sys::KernelEvent, endpoint) == 8 &&
               offsetof(sys::KernelEvent, rip) == 32);
 

@@ -8,20 +8,6 @@ namespace {
 constexpr uint16_t config_address = 0xCF8;
 constexpr uint16_t config_data = 0xCFC;
 
-struct ClassName {
-    uint8_t class_code;
-    int subclass; // -1: any
-    const char* name;
-};
-constexpr ClassName class_names[] = {
-    {0x01, 0x01, "IDE controller"},    {0x01, 0x06, "SATA controller"},  {0x01, -1, "storage controller"},
-    {0x02, 0x00, "Ethernet controller"}, {0x02, -1, "network controller"}, {0x03, -1, "display controller"},
-    {0x04, -1, "multimedia device"},   {0x05, -1, "memory controller"},  {0x06, 0x00, "host bridge"},
-    {0x06, 0x01, "ISA bridge"},        {0x06, 0x04, "PCI bridge"},       {0x06, -1, "bridge"},
-    {0x07, -1, "communication controller"}, {0x08, -1, "system peripheral"}, {0x0C, 0x03, "USB controller"},
-    {0x0C, 0x05, "SMBus controller"},  {0x0C, -1, "serial bus controller"},
-};
-
 // Selects a configuration register (mechanism #1). Callers run with the
 // kernel lock or before other cores start, so the two-step access is not torn.
 void select(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset)
@@ -73,15 +59,6 @@ size_t scan(Function* out, size_t max)
         }
     }
     return found;
-}
-
-const char* class_name(uint8_t class_code, uint8_t subclass)
-{
-    for (const ClassName& c : class_names) {
-        if (c.class_code == class_code && (c.subclass < 0 || c.subclass == subclass))
-            return c.name;
-    }
-    return "device";
 }
 
 } // namespace arch::pci

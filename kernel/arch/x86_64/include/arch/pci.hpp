@@ -19,6 +19,4 @@ void write32(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset, uint
 // Fills up to `max` functions; returns how many exist (may exceed `max`).
 size_t scan(Function* out, size_t max);
 
-const char* class_name(uint8_t class_code, uint8_t subclass);
-
 } // namespace arch::pci
