@@ -50,8 +50,33 @@ int64_t start(rs::Service& s)
     return endpoint;
 }
 
+// The PCI functions the kernel found, for services started per device.
+size_t read_pci(sys::PciInfo (&functions)[64])
+{
+    size_t count = 0;
+    while (count < 64 && sys::pci_info(count, functions[count]) == 0)
+        ++count;
+    return count;
+}
+
+// A service with a pci=VVVV:DDDD list runs once per matching function (a
+// driver per NIC: e1000, e1000-1, …); none matching, it does not run.
+void add_per_device(const rs::ServiceConfig& config, uint32_t module, const sys::PciInfo* functions, size_t count)
+{
+    uint32_t found[8];
+    const size_t matched = rs::match_pci(config, functions, count, found, 8);
+    if (matched == 0)
+        print("rs: '%s': no matching PCI device, not started\n", config.name);
+    for (size_t k = 0; k < matched && k < 8; ++k) {
+        if (g_services.add(rs::pci_instance(config, found[k], k), module) == nullptr)
+            print("rs: too many services; '%s' ignored\n", config.name);
+    }
+}
+
 void load_services()
 {
+    sys::PciInfo functions[64];
+    const size_t function_count = read_pci(functions);
     for (uint32_t i = 0;; ++i) {
         sys::ModuleInfo info{};
         if (sys::module_info(i, info) < 0)
@@ -64,6 +89,10 @@ void load_services()
         }
         if (__builtin_strcmp(config.name, "rs") == 0)
             continue;
+        if (config.pci_id_count != 0) {
+            add_per_device(config, i, functions, function_count);
+            continue;
+        }
         if (g_services.add(config, i) == nullptr)
             print("rs: too many services; '%s' ignored\n", config.name);
     }

@@ -66,33 +66,60 @@ bool parse_privileges(const char* text, uint64_t& out)
     return true;
 }
 
+// Up to `max_digits` hexadecimal digits (at least one) into `out`; advances `text`.
+bool parse_hex(const char*& text, size_t max_digits, uint32_t& out)
+{
+    out = 0;
+    size_t digits = 0;
+    for (;; ++text) {
+        const char c = *text;
+        uint32_t d;
+        if (c >= '0' && c <= '9')
+            d = static_cast<uint32_t>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = static_cast<uint32_t>(c - 'a' + 10);
+        else
+            break;
+        out = out * 16 + d;
+        if (++digits > max_digits)
+            return false;
+    }
+    return digits != 0;
+}
+
+bool at_word_end(const char* text) { return *text == '\0' || *text == ' '; }
+
+// "VVVV:DDDD[,VVVV:DDDD...]": vendor and device IDs, four hexadecimal digits each.
+bool parse_pci_ids(const char* text, ServiceConfig& out)
+{
+    for (;;) {
+        uint32_t vendor, device;
+        const char* start = text;
+        if (!parse_hex(text, 4, vendor) || text - start != 4 || *text++ != ':')
+            return false;
+        start = text;
+        if (!parse_hex(text, 4, device) || text - start != 4)
+            return false;
+        if (out.pci_id_count == ServiceConfig::max_pci_ids)
+            return false;
+        out.pci_ids[out.pci_id_count++] = PciId{static_cast<uint16_t>(vendor), static_cast<uint16_t>(device)};
+        if (at_word_end(text))
+            return true;
+        if (*text++ != ',')
+            return false;
+    }
+}
+
 // "BB:DD.F" in hexadecimal, as lspci prints it.
 bool parse_pci(const char* text, uint32_t& out)
 {
-    uint32_t parts[3] = {};
-    const char separators[3] = {':', '.', ' '};
-    for (int p = 0; p < 3; ++p) {
-        int digits = 0;
-        for (;; ++text) {
-            const char c = *text;
-            uint32_t d;
-            if (c >= '0' && c <= '9')
-                d = static_cast<uint32_t>(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                d = static_cast<uint32_t>(c - 'a' + 10);
-            else
-                break;
-            parts[p] = parts[p] * 16 + d;
-            if (++digits > 2)
-                return false;
-        }
-        if (digits == 0 || (p < 2 ? *text != separators[p] : (*text != '\0' && *text != ' ')))
-            return false;
-        ++text;
-    }
-    if (parts[1] > 31 || parts[2] > 7)
+    uint32_t bus, device, function;
+    if (!parse_hex(text, 2, bus) || *text++ != ':' || !parse_hex(text, 2, device) || *text++ != '.' ||
+        !parse_hex(text, 1, function) || !at_word_end(text))
         return false;
-    out = (parts[0] << 8) | (parts[1] << 3) | parts[2];
+    if (device > 31 || function > 7)
+        return false;
+    out = (bus << 8) | (device << 3) | function;
     return true;
 }
 
@@ -158,8 +185,8 @@ bool parse_module_cmdline(const char* cmdline, ServiceConfig& out, const char*& 
             }
             out.manual_start = true;
         } else if (starts_with(p, "pci=", value)) {
-            if (!parse_pci(value, out.pci_device)) {
-                error = "pci= takes BB:DD.F (hexadecimal)";
+            if (!parse_pci(value, out.pci_device) && !parse_pci_ids(value, out)) {
+                error = "pci= takes BB:DD.F or a list of VVVV:DDDD (hexadecimal)";
                 return false;
             }
         }
@@ -168,6 +195,49 @@ bool parse_module_cmdline(const char* cmdline, ServiceConfig& out, const char*& 
             ++p;
     }
     return true;
+}
+
+size_t match_pci(const ServiceConfig& config, const sys::PciInfo* functions, size_t count, uint32_t* out,
+                 size_t max)
+{
+    size_t matched = 0;
+    for (size_t i = 0; i < count; ++i) {
+        for (size_t k = 0; k < config.pci_id_count; ++k) {
+            if (functions[i].vendor_id == config.pci_ids[k].vendor &&
+                functions[i].device_id == config.pci_ids[k].device) {
+                if (matched < max)
+                    out[matched] = functions[i].address;
+                ++matched;
+                break;
+            }
+        }
+    }
+    return matched;
+}
+
+ServiceConfig pci_instance(const ServiceConfig& config, uint32_t pci_address, size_t index)
+{
+    ServiceConfig instance = config;
+    instance.pci_device = pci_address;
+    if (index == 0)
+        return instance;
+    char suffix[8];
+    size_t length = 0;
+    suffix[length++] = '-';
+    char digits[4];
+    size_t count = 0;
+    for (size_t n = index; n != 0 && count < sizeof(digits); n /= 10)
+        digits[count++] = static_cast<char>('0' + n % 10);
+    while (count != 0)
+        suffix[length++] = digits[--count];
+    size_t name_length = __builtin_strlen(instance.name);
+    const size_t room = sizeof(instance.name) - 1;
+    if (name_length + length > room)
+        name_length = room - length;
+    for (size_t i = 0; i < length; ++i)
+        instance.name[name_length + i] = suffix[i];
+    instance.name[name_length + length] = '\0';
+    return instance;
 }
 
 uint64_t restart_delay_ns(Service& s, uint64_t now_ns)

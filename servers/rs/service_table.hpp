@@ -14,11 +14,20 @@ namespace sys = tern::sys;
 
 enum class RestartPolicy { always, never };
 
+struct PciId {
+    uint16_t vendor;
+    uint16_t device;
+};
+
 struct ServiceConfig {
+    static constexpr size_t max_pci_ids = 16;
+
     char name[17] = {};
     int32_t core = -1;
     uint64_t privileges = 0;
-    uint32_t pci_device = ~0u;
+    uint32_t pci_device = ~0u;  // pci=BB:DD.F, or the function a pci=VVVV:DDDD list matched
+    PciId pci_ids[max_pci_ids] = {}; // pci=VVVV:DDDD,...: one instance per matching function
+    size_t pci_id_count = 0;
     RestartPolicy restart = RestartPolicy::always;
     uint32_t heartbeat_ms = 0; // 0: not pinged
     bool manual_start = false;
@@ -28,6 +37,17 @@ struct ServiceConfig {
 // are kept for the program itself; values rs does not understand make the
 // parse fail with a message in `error`.
 bool parse_module_cmdline(const char* cmdline, ServiceConfig& out, const char*& error);
+
+// The PCI functions (among `functions`, in their order) that a service's
+// pci=VVVV:DDDD list matches; up to `max` of their addresses go to `out`.
+// Returns how many matched.
+size_t match_pci(const ServiceConfig& config, const sys::PciInfo* functions, size_t count, uint32_t* out,
+                 size_t max);
+
+// The configuration of instance `index` (0, 1, …) of a service whose pci=
+// list matched several functions: the function's address, and for index > 0
+// the name with "-<index>" appended (cut to fit).
+ServiceConfig pci_instance(const ServiceConfig& config, uint32_t pci_address, size_t index);
 
 struct Service {
     ServiceConfig config;

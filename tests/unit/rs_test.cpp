@@ -44,6 +44,10 @@ TEST(RsModuleCmdline, RejectsBadValuesWithAMessage)
                          "x start=later",
                          "x pci=0:3",
                          "x pci=00:20.0",
+                         "x pci=8086:100",
+                         "x pci=8086:100e,",
+                         "x pci=8086:100e;8086:100f",
+                         "x pci=8086:100e0",
                          "a-name-that-is-far-too-long"};
     for (const char* cmdline : bad) {
         rs::ServiceConfig c;
@@ -51,6 +55,38 @@ TEST(RsModuleCmdline, RejectsBadValuesWithAMessage)
         EXPECT_FALSE(rs::parse_module_cmdline(cmdline, c, error)) << cmdline;
         EXPECT_NE(error, nullptr) << cmdline;
     }
+}
+
+TEST(RsModuleCmdline, PciIdListsMatchEveryFunctionInOrder)
+{
+    rs::ServiceConfig c;
+    const char* error = nullptr;
+    ASSERT_TRUE(rs::parse_module_cmdline("e1000 pci=8086:100e,8086:100f priv=devices", c, error)) << error;
+    ASSERT_EQ(c.pci_id_count, 2u);
+    EXPECT_EQ(c.pci_ids[1].device, 0x100F);
+    EXPECT_EQ(c.pci_device, ~0u);
+    const sys::PciInfo functions[] = {
+        {0x0000, 0x8086, 0x1237, 6, 0, 0, 0, 0},
+        {0x0018, 0x8086, 0x100E, 2, 0, 0, 11, 0},
+        {0x0020, 0x1AF4, 0x1000, 2, 0, 0, 10, 0},
+        {0x0100, 0x8086, 0x100F, 2, 0, 0, 10, 0},
+    };
+    uint32_t found[4] = {};
+    ASSERT_EQ(rs::match_pci(c, functions, 4, found, 4), 2u);
+    EXPECT_EQ(found[0], 0x18u);
+    EXPECT_EQ(found[1], 0x100u);
+    EXPECT_EQ(rs::match_pci(c, functions, 4, found, 1), 2u) << "counts beyond max";
+
+    const rs::ServiceConfig first = rs::pci_instance(c, found[0], 0);
+    EXPECT_STREQ(first.name, "e1000");
+    EXPECT_EQ(first.pci_device, 0x18u);
+    const rs::ServiceConfig second = rs::pci_instance(c, found[1], 1);
+    EXPECT_STREQ(second.name, "e1000-1");
+    EXPECT_EQ(second.pci_device, 0x100u);
+    EXPECT_EQ(second.privileges, sys::privilege::devices);
+
+    ASSERT_TRUE(rs::parse_module_cmdline("a-sixteen-chars pci=8086:100e", c, error));
+    EXPECT_STREQ(rs::pci_instance(c, 0, 12).name, "a-sixteen-cha-12"); // 16 characters at most
 }
 
 TEST(RsServiceTable, HeartbeatsFindHungServicesAfterTwoMisses)
