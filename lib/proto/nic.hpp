@@ -1,0 +1,58 @@
+// The channel between a NIC driver (e1000, …) and ip: frames travel as
+// references into packet-buffer pools (lib/channel), never copied.
+//
+// The driver is the client: once its device is up it connects to the
+// service "ip" (runtime/channel.hpp) offering its receive pool, with the
+// channel argument = its PCI address (so a restarted driver is recognised as
+// the same interface); ip offers its transmit pool in the reply. Each side
+// gives back, on its own ring, every buffer the other lent it.
+#pragma once
+
+#include <cstdint>
+
+namespace tern::nic {
+
+enum Type : uint32_t {
+    // driver -> ip: the device's state, first thing after connecting and on
+    // every change. words[0] = MAC address (byte i in bits 8i..8i+7),
+    // words[1] = 1 link up / 0 down, words[2] = speed in Mb/s, words[3] = MTU.
+    link = 1,
+    // driver -> ip: a received frame in the driver's pool (lent to ip);
+    // flags = rx_flags.
+    rx = 2,
+    // ip -> driver: a receive buffer given back.
+    rx_return = 3,
+    // ip -> driver: a frame to send, in ip's pool (lent to the driver);
+    // flags = tx_flags, words[0] = checksum offload: start | offset << 8 |
+    // end << 16 (bytes from the frame's start; end 0: to the end).
+    tx = 4,
+    // driver -> ip: a transmit buffer given back; words[0] = 0 sent,
+    // else a drop reason (the device refused it).
+    tx_done = 5,
+};
+
+namespace rx_flags {
+constexpr uint32_t ip_checksum_ok = 1;  // the device checked the IPv4 header checksum
+constexpr uint32_t l4_checksum_ok = 2;  // … and the TCP/UDP checksum
+constexpr uint32_t checksum_bad = 4;    // a checksum the device checked was wrong
+} // namespace rx_flags
+
+namespace tx_flags {
+constexpr uint32_t checksum_offload = 1; // insert the checksum words[0] describes
+} // namespace tx_flags
+
+inline uint64_t mac_word(const uint8_t (&mac)[6])
+{
+    uint64_t word = 0;
+    for (int i = 0; i < 6; ++i)
+        word |= uint64_t{mac[i]} << (8 * i);
+    return word;
+}
+
+inline void mac_bytes(uint64_t word, uint8_t (&mac)[6])
+{
+    for (int i = 0; i < 6; ++i)
+        mac[i] = static_cast<uint8_t>(word >> (8 * i));
+}
+
+} // namespace tern::nic
