@@ -133,6 +133,7 @@ Result<void> Channel::connect(sys::Endpoint service, uint32_t slots, SharedPool*
             return Error::malformed;
         }
         m_peer_pool_address = static_cast<uint64_t>(pool_address);
+        m_peer_pool_handle = m.words[2];
     }
     m_peer = service;
     m_argument = argument;
@@ -183,6 +184,7 @@ Result<void> Channel::accept(const sys::Message& request, SharedPool* pool)
         if (pool_address < 0)
             return answer(Error::malformed, sys::Error::invalid_argument);
         m_peer_pool_address = static_cast<uint64_t>(pool_address);
+        m_peer_pool_handle = request.words[2];
         if (!m_peer_pool.attach(reinterpret_cast<void*>(pool_address), channel::pool_bytes(geometry), geometry).ok())
             return answer(Error::malformed, sys::Error::invalid_argument);
     }
@@ -222,6 +224,7 @@ void Channel::close()
     m_rings_address = m_rings_size = m_rings_handle = 0;
     m_peer_pool = {};
     m_peer_pool_address = 0;
+    m_peer_pool_handle = 0;
 }
 
 bool Channel::peer_ended(const sys::Message& message) const

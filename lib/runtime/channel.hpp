@@ -89,6 +89,8 @@ public:
     // The peer's pool (references in received messages point into it), or
     // null if it offered none.
     const channel::PoolView* peer_pool() const { return m_peer_pool_address != 0 ? &m_peer_pool : nullptr; }
+    // The shared-memory handle of the peer's pool (for shm_physical), or 0.
+    uint64_t peer_pool_handle() const { return m_peer_pool_handle; }
 
     // Publishes `count` filled tx slots / frees `count` read rx slots, and
     // wakes the peer if it sleeps waiting for them.
@@ -121,6 +123,7 @@ private:
     uint64_t m_rings_handle = 0; // ours to release (client side), else 0
     channel::PoolView m_peer_pool;
     uint64_t m_peer_pool_address = 0;
+    uint64_t m_peer_pool_handle = 0;
     uint64_t m_wakeups = 0;
 };
 

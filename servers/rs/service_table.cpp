@@ -89,7 +89,8 @@ bool parse_hex(const char*& text, size_t max_digits, uint32_t& out)
 
 bool at_word_end(const char* text) { return *text == '\0' || *text == ' '; }
 
-// "VVVV:DDDD[,VVVV:DDDD...]": vendor and device IDs, four hexadecimal digits each.
+// "VVVV:DDDD[,VVVV:DDDD...]": vendor and device IDs, four hexadecimal digits
+// each; DDDD may be * (any device of that vendor).
 bool parse_pci_ids(const char* text, ServiceConfig& out)
 {
     for (;;) {
@@ -98,11 +99,15 @@ bool parse_pci_ids(const char* text, ServiceConfig& out)
         if (!parse_hex(text, 4, vendor) || text - start != 4 || *text++ != ':')
             return false;
         start = text;
-        if (!parse_hex(text, 4, device) || text - start != 4)
+        const bool any_device = *text == '*';
+        if (any_device)
+            device = 0, ++text;
+        else if (!parse_hex(text, 4, device) || text - start != 4)
             return false;
         if (out.pci_id_count == ServiceConfig::max_pci_ids)
             return false;
-        out.pci_ids[out.pci_id_count++] = PciId{static_cast<uint16_t>(vendor), static_cast<uint16_t>(device)};
+        out.pci_ids[out.pci_id_count++] =
+            PciId{static_cast<uint16_t>(vendor), static_cast<uint16_t>(device), any_device};
         if (at_word_end(text))
             return true;
         if (*text++ != ',')
@@ -186,9 +191,17 @@ bool parse_module_cmdline(const char* cmdline, ServiceConfig& out, const char*& 
             out.manual_start = true;
         } else if (starts_with(p, "pci=", value)) {
             if (!parse_pci(value, out.pci_device) && !parse_pci_ids(value, out)) {
-                error = "pci= takes BB:DD.F or a list of VVVV:DDDD (hexadecimal)";
+                error = "pci= takes BB:DD.F or a list of VVVV:DDDD (hexadecimal, DDDD may be *)";
                 return false;
             }
+        } else if (starts_with(p, "pciclass=", value)) {
+            uint32_t class_and_subclass;
+            const char* start = value;
+            if (!parse_hex(value, 4, class_and_subclass) || value - start != 4 || !at_word_end(value)) {
+                error = "pciclass= takes CCSS (class and subclass, hexadecimal)";
+                return false;
+            }
+            out.pci_class = static_cast<int32_t>(class_and_subclass);
         }
         // Anything else is the program's own option.
         while (*p != '\0' && *p != ' ')
@@ -202,11 +215,14 @@ size_t match_pci(const ServiceConfig& config, const sys::PciInfo* functions, siz
 {
     size_t matched = 0;
     for (size_t i = 0; i < count; ++i) {
+        const sys::PciInfo& f = functions[i];
+        if (config.pci_class >= 0 && ((f.class_code << 8) | f.subclass) != config.pci_class)
+            continue;
         for (size_t k = 0; k < config.pci_id_count; ++k) {
-            if (functions[i].vendor_id == config.pci_ids[k].vendor &&
-                functions[i].device_id == config.pci_ids[k].device) {
+            const PciId& id = config.pci_ids[k];
+            if (f.vendor_id == id.vendor && (id.any_device || f.device_id == id.device)) {
                 if (matched < max)
-                    out[matched] = functions[i].address;
+                    out[matched] = f.address;
                 ++matched;
                 break;
             }

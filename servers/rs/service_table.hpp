@@ -17,6 +17,7 @@ enum class RestartPolicy { always, never };
 struct PciId {
     uint16_t vendor;
     uint16_t device;
+    bool any_device; // VVVV:*
 };
 
 struct ServiceConfig {
@@ -28,6 +29,7 @@ struct ServiceConfig {
     uint32_t pci_device = ~0u;  // pci=BB:DD.F, or the function a pci=VVVV:DDDD list matched
     PciId pci_ids[max_pci_ids] = {}; // pci=VVVV:DDDD,...: one instance per matching function
     size_t pci_id_count = 0;
+    int32_t pci_class = -1;          // pciclass=CCSS: only functions of that class and subclass
     RestartPolicy restart = RestartPolicy::always;
     uint32_t heartbeat_ms = 0; // 0: not pinged
     bool manual_start = false;

@@ -48,6 +48,9 @@ TEST(RsModuleCmdline, RejectsBadValuesWithAMessage)
                          "x pci=8086:100e,",
                          "x pci=8086:100e;8086:100f",
                          "x pci=8086:100e0",
+                         "x pci=8086:*x",
+                         "x pciclass=02",
+                         "x pciclass=02000",
                          "a-name-that-is-far-too-long"};
     for (const char* cmdline : bad) {
         rs::ServiceConfig c;
@@ -84,6 +87,12 @@ TEST(RsModuleCmdline, PciIdListsMatchEveryFunctionInOrder)
     EXPECT_STREQ(second.name, "e1000-1");
     EXPECT_EQ(second.pci_device, 0x100u);
     EXPECT_EQ(second.privileges, sys::privilege::devices);
+
+    ASSERT_TRUE(rs::parse_module_cmdline("e1000 pci=8086:* pciclass=0200", c, error)) << error;
+    EXPECT_EQ(c.pci_class, 0x0200);
+    ASSERT_EQ(rs::match_pci(c, functions, 4, found, 4), 2u) << "Intel Ethernet controllers only";
+    EXPECT_EQ(found[0], 0x18u);
+    EXPECT_EQ(found[1], 0x100u);
 
     ASSERT_TRUE(rs::parse_module_cmdline("a-sixteen-chars pci=8086:100e", c, error));
     EXPECT_STREQ(rs::pci_instance(c, 0, 12).name, "a-sixteen-cha-12"); // 16 characters at most
