@@ -31,4 +31,17 @@ size_t split_args(const char* line, char* storage, size_t storage_size, char** a
     return argc;
 }
 
+const char* find_option(int argc, char* const* argv, const char* key)
+{
+    for (int i = 1; i < argc; ++i) {
+        const char* word = argv[i];
+        size_t k = 0;
+        while (key[k] != '\0' && word[k] == key[k])
+            ++k;
+        if (key[k] == '\0' && word[k] == '=')
+            return word + k + 1;
+    }
+    return nullptr;
+}
+
 } // namespace tern

@@ -13,4 +13,7 @@ namespace tern {
 // whole words. Returns argc.
 size_t split_args(const char* line, char* storage, size_t storage_size, char** argv, size_t argv_capacity);
 
+// The value of the first "key=value" word among argv[1..argc), or nullptr.
+const char* find_option(int argc, char* const* argv, const char* key);
+
 } // namespace tern

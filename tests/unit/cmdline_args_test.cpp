@@ -66,3 +66,15 @@ TEST(CmdlineArgs, StopsAtTheFirstWordThatDoesNotFit)
 }
 
 } // namespace
+
+TEST(FindOption, FirstKeyEqualsValueWordAfterTheProgramName)
+{
+    char program[] = "e1000", mode[] = "mode=arptest", bare[] = "mode", longer[] = "modes=x", empty[] = "target=";
+    char* argv[] = {program, longer, bare, mode, empty, nullptr};
+    EXPECT_STREQ(tern::find_option(5, argv, "mode"), "arptest");
+    EXPECT_STREQ(tern::find_option(5, argv, "target"), "");
+    EXPECT_EQ(tern::find_option(5, argv, "source"), nullptr);
+    char named[] = "mode=program-name-is-not-an-option";
+    char* only_name[] = {named, nullptr};
+    EXPECT_EQ(tern::find_option(1, only_name, "mode"), nullptr);
+}

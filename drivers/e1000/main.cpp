@@ -1,0 +1,295 @@
+// e1000: the user-space driver process for Intel 8254x NICs (QEMU's
+// `-device e1000` is an 82540EM). The hardware logic is e1000::Nic
+// (nic.hpp); this file binds it to Tern: the device's registers through
+// mmio_map, descriptor rings from dma_alloc, receive buffers from a
+// packet-buffer pool whose physical address the kernel tells us
+// (shm_physical), and the device's IRQ as notifications.
+//
+// rs starts one instance per Intel Ethernet function (module line
+// `pci=8086:* pciclass=0200 priv=devices`); the instance finds its function
+// by asking for the registers of each candidate: only its own is granted.
+//
+// Modes (module line option mode=):
+//   arptest  bring the device up, send an ARP request for the address in
+//            `target=` (default 10.0.2.2, QEMU's user-mode gateway) from
+//            `source=` (default 10.0.2.15), wait for the reply, print it and
+//            the device's counters, and exit 0. Proves the rings, DMA and
+//            the IRQ path before ip exists.
+#include "device_ids.hpp"
+#include "net/address.hpp"
+#include "net/arp.hpp"
+#include "net/ethernet.hpp"
+#include "nic.hpp"
+#include "runtime/assert.hpp"
+#include "runtime/channel.hpp"
+#include "runtime/cmdline_args.hpp"
+#include "runtime/cpu.hpp"
+#include "runtime/print.hpp"
+#include "runtime/sys.hpp"
+
+namespace {
+
+namespace sys = tern::sys;
+namespace net = tern::net;
+using tern::print;
+
+constexpr uint32_t ring_descriptors = 256;
+constexpr uint32_t pool_buffers = 1024; // 2 MiB: a full receive ring plus what ip holds
+constexpr uint64_t timeout_ms = 5000;
+
+template <typename... Args>
+[[noreturn]] void fail(const char* fmt, Args... args)
+{
+    tern::exit_with_message(1, "e1000: FAILED: ", fmt, args...);
+}
+
+// BAR0, mapped uncached by the kernel.
+class MmioRegisters final : public e1000::Registers {
+public:
+    explicit MmioRegisters(uint64_t base) : m_base(reinterpret_cast<volatile uint32_t*>(base)) {}
+    uint32_t read(uint32_t offset) override { return m_base[offset / 4]; }
+    void write(uint32_t offset, uint32_t value) override { m_base[offset / 4] = value; }
+
+private:
+    volatile uint32_t* m_base;
+};
+
+// Waits by polling the kernel's clock (only during reset and EEPROM reads).
+class ClockDelay final : public e1000::Delay {
+public:
+    void wait_us(uint32_t microseconds) override
+    {
+        const uint64_t until = static_cast<uint64_t>(sys::uptime()) + uint64_t{microseconds} * 1000;
+        while (static_cast<uint64_t>(sys::uptime()) < until)
+            tern::cpu_relax();
+    }
+};
+
+struct Function {
+    sys::PciInfo pci;
+    const e1000::DeviceInfo* device;
+    uint64_t registers;
+};
+
+// The one 8254x function rs gave us: the only one whose registers we may map.
+Function find_function()
+{
+    for (uint64_t i = 0;; ++i) {
+        sys::PciInfo pci{};
+        if (sys::pci_info(i, pci) < 0)
+            break;
+        const e1000::DeviceInfo* device = e1000::find_device(pci.vendor_id, pci.device_id);
+        if (device == nullptr)
+            continue;
+        const int64_t registers = sys::mmio_map(pci.address, 0);
+        if (registers == sys::error_code(sys::Error::permission))
+            continue; // another instance's device
+        if (registers < 0)
+            fail("cannot map the registers of %02x:%02x.%x: %s", pci.address >> 8, (pci.address >> 3) & 0x1F,
+                 pci.address & 7, sys::error_name(registers));
+        return Function{pci, device, static_cast<uint64_t>(registers)};
+    }
+    // rs matched an Intel Ethernet function that is not an 8254x: not ours.
+    print("e1000: no 8254x device for this instance (see lspci); nothing to do\n");
+    sys::exit(0);
+}
+
+e1000::DmaMemory dma(uint64_t size)
+{
+    sys::DmaRegion region{};
+    if (const int64_t result = sys::dma_alloc(size, region); result < 0)
+        fail("dma_alloc(%lu): %s", size, sys::error_name(result));
+    return e1000::DmaMemory{reinterpret_cast<void*>(region.address), region.physical, region.size};
+}
+
+class Driver {
+public:
+    void start()
+    {
+        m_function = find_function();
+        const sys::PciInfo& pci = m_function.pci;
+        if (const auto made = m_pool.create(pool_buffers); !made.ok())
+            fail("cannot make the buffer pool: %s", tern::error_name(made.error()));
+        const int64_t physical = sys::shm_physical(static_cast<sys::Endpoint>(sys::self()), m_pool.handle());
+        if (physical < 0)
+            fail("shm_physical: %s", sys::error_name(physical));
+        m_pool_physical = static_cast<uint64_t>(physical);
+
+        e1000::Config config;
+        config.vendor_id = pci.vendor_id;
+        config.device_id = pci.device_id;
+        config.rx_descriptors = ring_descriptors;
+        config.tx_descriptors = ring_descriptors;
+        const e1000::DmaMemory rx_ring = dma(ring_descriptors * 16);
+        const e1000::DmaMemory tx_ring = dma(ring_descriptors * 16);
+        m_registers = new MmioRegisters(m_function.registers);
+        m_nic = new e1000::Nic(*m_registers, &m_delay);
+        if (const auto up = m_nic->init(config, rx_ring, tx_ring); !up.ok())
+            fail("cannot bring the device up: %s", tern::error_name(up.error()));
+        refill();
+        m_nic->flush();
+        const int64_t line = sys::irq_attach(pci.address);
+        if (line < 0)
+            fail("irq_attach: %s", sys::error_name(line));
+        m_irq_bit = 1ull << line;
+        if (const auto started = m_nic->start(); !started.ok())
+            fail("cannot start the device: %s", tern::error_name(started.error()));
+        const e1000::LinkState link = m_nic->link();
+        print("e1000: %02x:%02x.%x %04x:%04x (%s), MAC %s, link %s %u Mb/s, irq %ld\n", pci.address >> 8,
+              (pci.address >> 3) & 0x1F, pci.address & 7, pci.vendor_id, pci.device_id, m_function.device->name,
+              net::to_text(mac()).text, link.up ? "up" : "down", link.speed_mbps, line);
+    }
+
+    net::MacAddress mac() const
+    {
+        net::MacAddress mac{};
+        for (int i = 0; i < 6; ++i)
+            mac.bytes[i] = m_nic->mac().bytes[i];
+        return mac;
+    }
+
+    // Sends `length` bytes (copied into a pool buffer).
+    void send(const uint8_t* frame, uint16_t length)
+    {
+        auto buffer = m_pool.owner().allocate();
+        if (!buffer.ok())
+            fail("no free buffer to send");
+        __builtin_memcpy(m_pool.data(buffer.value()), frame, length);
+        if (const auto sent = m_nic->transmit(physical(buffer.value().index), length, buffer.value().index);
+            !sent.ok())
+            fail("transmit: %s", tern::error_name(sent.error()));
+        m_nic->flush();
+    }
+
+    // Waits (on the IRQ) for a received frame that `accept` takes; gives
+    // sent buffers back to the pool meanwhile.
+    template <typename Accept>
+    bool receive(Accept accept)
+    {
+        (void)sys::alarm(timeout_ms);
+        for (;;) {
+            e1000::RxCompletion done[16];
+            const size_t n = m_nic->poll_rx(done, 16);
+            bool found = false;
+            for (size_t i = 0; i < n; ++i) {
+                const auto index = static_cast<uint32_t>(done[i].cookie);
+                const tern::channel::BufferRef ref{m_pool.geometry().id, index, 0, done[i].length};
+                found = found || accept(m_pool.data(ref), done[i].length);
+                (void)m_pool.owner().free(ref);
+                ++m_received;
+            }
+            reap();
+            refill();
+            m_nic->flush();
+            if (found) {
+                (void)sys::alarm(0);
+                return true;
+            }
+            if (n != 0)
+                continue;
+            sys::Message m{};
+            if (sys::receive(sys::endpoint::any, m) < 0)
+                continue;
+            if (m.source == sys::endpoint::clock)
+                return false;
+            if (m.source == sys::endpoint::hardware && (m.words[0] & m_irq_bit) != 0) {
+                (void)m_nic->read_interrupt_causes();
+                (void)sys::irq_attach(m_function.pci.address); // unmask the line again
+            }
+        }
+    }
+
+    e1000::Nic& nic() { return *m_nic; }
+    uint64_t received() const { return m_received; }
+
+private:
+    uint64_t physical(uint32_t index) const { return m_pool_physical + uint64_t{index} * m_pool.geometry().buffer_size; }
+
+    // Keeps the receive ring full of empty buffers.
+    void refill()
+    {
+        while (m_nic->rx_free() != 0) {
+            auto buffer = m_pool.owner().allocate();
+            if (!buffer.ok())
+                return;
+            if (!m_nic->post_rx(physical(buffer.value().index), buffer.value().index).ok()) {
+                (void)m_pool.owner().free(buffer.value());
+                return;
+            }
+        }
+    }
+
+    // Sent frames: their buffers go back to the pool.
+    void reap()
+    {
+        uint64_t cookies[32];
+        for (size_t n; (n = m_nic->reap_tx(cookies, 32)) != 0;) {
+            for (size_t i = 0; i < n; ++i)
+                (void)m_pool.owner().free({m_pool.geometry().id, static_cast<uint32_t>(cookies[i]), 0, 0});
+        }
+    }
+
+    Function m_function{};
+    MmioRegisters* m_registers = nullptr;
+    ClockDelay m_delay;
+    e1000::Nic* m_nic = nullptr; // made once the device is found
+    tern::SharedPool m_pool;
+    uint64_t m_pool_physical = 0;
+    uint64_t m_irq_bit = 0;
+    uint64_t m_received = 0;
+};
+
+net::Ipv4Address address_option(int argc, char** argv, const char* key, net::Ipv4Address fallback)
+{
+    const char* text = tern::find_option(argc, argv, key);
+    if (text == nullptr)
+        return fallback;
+    const auto parsed = net::parse_ipv4(text);
+    if (!parsed.ok())
+        fail("%s=%s is not an IPv4 address", key, text);
+    return parsed.value();
+}
+
+int arp_test(Driver& driver, net::Ipv4Address source, net::Ipv4Address target)
+{
+    uint8_t frame[net::ethernet_min_frame] = {};
+    net::EthernetHeader header{net::MacAddress::broadcast(), driver.mac(), net::ethertype::arp};
+    header.write(frame);
+    net::ArpPacket request;
+    request.operation = net::ArpOperation::request;
+    request.sender_mac = driver.mac();
+    request.sender_ip = source;
+    request.target_ip = target;
+    request.write(frame + net::ethernet_header_size);
+    const uint64_t sent_ns = static_cast<uint64_t>(sys::uptime());
+    driver.send(frame, sizeof(frame));
+    net::ArpPacket reply;
+    const bool answered = driver.receive([&](const uint8_t* bytes, size_t length) {
+        net::EthernetHeader got;
+        if (!net::EthernetHeader::parse(bytes, length, got) || got.ethertype != net::ethertype::arp)
+            return false;
+        return net::ArpPacket::parse(bytes + net::ethernet_header_size, length - net::ethernet_header_size,
+                                     reply) == net::ArpCheck::ok &&
+               reply.operation == net::ArpOperation::reply && reply.sender_ip == target;
+    });
+    if (!answered)
+        fail("no ARP reply from %s within %lu ms", net::to_text(target).text, timeout_ms);
+    const uint64_t took_us = (static_cast<uint64_t>(sys::uptime()) - sent_ns) / 1000;
+    driver.nic().update_statistics();
+    print("e1000: ARP reply: %s is at %s, %lu us after the request (%lu frames received)\n",
+          net::to_text(target).text, net::to_text(reply.sender_mac).text, took_us, driver.received());
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    static Driver driver;
+    driver.start();
+    const char* mode = tern::find_option(argc, argv, "mode");
+    if (mode != nullptr && __builtin_strcmp(mode, "arptest") == 0)
+        return arp_test(driver, address_option(argc, argv, "source", net::Ipv4Address::from_octets(10, 0, 2, 15)),
+                        address_option(argc, argv, "target", net::Ipv4Address::from_octets(10, 0, 2, 2)));
+    fail("only mode=arptest exists so far (the ip server comes next)");
+}
