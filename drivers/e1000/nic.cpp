@@ -35,7 +35,7 @@ bool valid_unicast(const MacAddress& mac)
     return false;
 }
 
-// Reserved bit of the receive status byte (3.2.3.1): the device never sets it.
+// Reserved bit of the receive status byte: the device should never set it.
 constexpr uint8_t rx_status_reserved = 1u << 4;
 
 // The EEPROM words 00h-3Fh add up to BABAh (word 3Fh is chosen to make it so).
@@ -99,6 +99,10 @@ void Nic::wait()
 Result<void> Nic::reset_device()
 {
     m_regs.write(reg::imc, reg::interrupt::all);
+    // Empty the receive ring the device knows (RDT = RDH) before anything
+    // else: QEMU's CTRL.RST resets nothing, so after a driver restart the
+    // device would otherwise go on filling the dead driver's buffers.
+    m_regs.write(reg::rdt, m_regs.read(reg::rdh));
     m_regs.write(reg::ctrl, m_regs.read(reg::ctrl) | reg::ctrl_bits::rst);
     // The manual asks for a short wait after setting RST before the device
     // is touched again.
@@ -230,15 +234,25 @@ Result<void> Nic::init(const Config& config, const DmaMemory& rx_ring, const Dma
     m_rx_ring = static_cast<volatile uint64_t*>(rx_ring.virt);
     m_rx_count = config.rx_descriptors;
     m_rx_count_max = m_rx_count - 1; // RDH == RDT means empty, so one stays unused
-    m_rx_next = m_rx_tail = m_rx_posted = 0;
+    // The ring starts where the device's head is. After a real reset that
+    // is 0; on QEMU after a driver restart it is wherever the old driver
+    // left it, with RDT == RDH (reset_device): moving both back to 0 would
+    // pass through RDH != RDT, and a frame arriving then would be written
+    // into descriptors we never gave out.
+    const uint32_t device_head = m_regs.read(rdh);
+    const bool keep_head = device_head < m_rx_count;
+    m_rx_next = m_rx_tail = keep_head ? device_head : 0;
+    m_rx_posted = 0;
     m_rx_dirty = m_rx_discarding = false;
     for (uint32_t i = 0; i < 2 * m_rx_count; ++i)
         m_rx_ring[i] = 0;
     m_regs.write(rdbal, static_cast<uint32_t>(rx_ring.phys));
     m_regs.write(rdbah, static_cast<uint32_t>(rx_ring.phys >> 32));
     m_regs.write(rdlen, m_rx_count * descriptor_bytes);
-    m_regs.write(rdh, 0);
-    m_regs.write(rdt, 0);
+    if (!keep_head) {
+        m_regs.write(rdh, 0);
+        m_regs.write(rdt, 0);
+    }
     m_regs.write(rdtr, 0); // moderation is ITR's job
     if (has_itr(device->family))
         m_regs.write(radv, 0);
@@ -369,7 +383,9 @@ void Nic::repost(const RxSlot& slot)
 
 Result<void> Nic::post_rx(uint64_t phys, uint64_t cookie)
 {
-    if (!m_initialized)
+    // Address 0 means "no buffer" to the device (QEMU skips the descriptor
+    // and completes it without EOP).
+    if (!m_initialized || phys == 0)
         return Error::invalid_argument;
     if (m_rx_posted == m_rx_count_max)
         return Error::busy;

@@ -67,6 +67,8 @@ struct LinkState {
     bool full_duplex;
 };
 
+// What the device says of a received frame's checksums. QEMU's e1000 never
+// checks them (it sets IXSM): the receiver must then verify them itself.
 enum class ChecksumResult : uint8_t { not_checked, good, bad };
 
 struct RxCompletion {
@@ -87,7 +89,9 @@ struct TxFragment {
     uint64_t cookie;
 };
 
-// Checksums the device should compute and insert while sending.
+// Checksums the device should compute and insert while sending. Prefer
+// ipv4() (a context descriptor): QEMU's e1000 implements only that and
+// silently ignores the legacy kind.
 struct TxOffload {
     enum class Kind : uint8_t { none, legacy, context };
     enum class L4 : uint8_t { none, tcp, udp };
@@ -162,7 +166,8 @@ public:
 
     // --- Receive ---
     // Gives the device an empty buffer of buffer_size bytes. Error: busy
-    // (ring full: rx_free() == 0), invalid_argument (not initialised).
+    // (ring full: rx_free() == 0), invalid_argument (not initialised, or
+    // address 0).
     Result<void> post_rx(uint64_t phys, uint64_t cookie);
     uint32_t rx_free() const { return m_initialized ? m_rx_count_max - m_rx_posted : 0; }
     uint32_t rx_posted() const { return m_rx_posted; }

@@ -428,6 +428,13 @@ TEST_F(E1000Test, PostToAFullRingIsBusy)
     EXPECT_EQ(nic->rx_posted(), 255u);
 }
 
+TEST_F(E1000Test, PostingAddressZeroIsRefused)
+{
+    ASSERT_TRUE(init().ok());
+    EXPECT_EQ(nic->post_rx(0, 1).error(), Error::invalid_argument);
+    EXPECT_EQ(nic->rx_posted(), 0u);
+}
+
 TEST_F(E1000Test, OverrunWithNoBuffersIsReportedAndRecovers)
 {
     bring_up(0);
@@ -1131,6 +1138,25 @@ TEST_F(E1000Test, StatisticsAccumulateAcrossClearOnReadRegisters)
     EXPECT_EQ(device.bad_accesses, 0u);
 }
 
+TEST_F(E1000Test, ARestartWithASmallerRingStartsFromZero)
+{
+    device.reset_does_nothing = true;
+    bring_up(200);
+    for (uint32_t i = 0; i < 100; ++i)
+        ASSERT_TRUE(device.deliver(make_frame(64, i)));
+    Nic restarted(device, &delay);
+    config.rx_descriptors = 64; // the old head (100) is outside the new ring
+    ASSERT_TRUE(restarted.init(config, rx_ring.dma(), tx_ring.dma()).ok());
+    EXPECT_EQ(device.register_value(reg::rdh), 0u);
+    EXPECT_EQ(device.register_value(reg::rdt), 0u);
+    ASSERT_TRUE(restarted.post_rx(buffer_phys(7), 7).ok());
+    ASSERT_TRUE(restarted.start().ok());
+    ASSERT_TRUE(device.deliver(make_frame(64, 0)));
+    RxCompletion out[2];
+    ASSERT_EQ(restarted.poll_rx(out, 2), 1u);
+    EXPECT_EQ(out[0].cookie, 7u);
+}
+
 TEST_F(E1000Test, CountersThatDoNotClearOnReadAreNotCountedTwice)
 {
     // QEMU's e1000 leaves CRCERRS..MPC and RNBC (among others) running.
@@ -1165,18 +1191,30 @@ TEST_F(E1000Test, ARestartOnQemuDoesNotRewriteRctl)
     // The driver process dies and a new one starts on the same device,
     // whose registers still hold everything the old one wrote.
     Nic restarted(device, &delay);
+    const size_t first_write = device.writes.size();
     ASSERT_TRUE(restarted.init(config, rx_ring.dma(), tx_ring.dma()).ok());
-    EXPECT_EQ(device.register_value(reg::rdh), 0u);
-    EXPECT_EQ(device.register_value(reg::rdt), 0u);
+    // The old ring is emptied (RDT = RDH) before anything else is touched.
+    ASSERT_GE(device.writes.size(), first_write + 2);
+    EXPECT_EQ(device.writes[first_write + 1], (std::pair<uint32_t, uint32_t>{reg::rdt, 1u}));
+    // The ring carries on from the device's head (1): RDH and RDT are never
+    // apart while the receiver runs.
+    EXPECT_EQ(device.register_value(reg::rdh), 1u);
+    EXPECT_EQ(device.register_value(reg::rdt), 1u);
+    for (size_t i = first_write; i < device.writes.size(); ++i)
+        EXPECT_NE(device.writes[i].first, reg::rdh);
     EXPECT_FALSE(device.deliver(make_frame(64, 1))); // no buffers yet: dropped, not written anywhere
     for (uint32_t i = 0; i < 10; ++i)
         ASSERT_TRUE(restarted.post_rx(buffer_phys(100 + i), 100 + i).ok());
     ASSERT_TRUE(restarted.start().ok());
     EXPECT_EQ(device.rctl_writes, 1u); // RCTL already right: no second write, no 1 s pause
-    ASSERT_TRUE(device.deliver(make_frame(64, 2)));
-    RxCompletion out[4];
-    ASSERT_EQ(restarted.poll_rx(out, 4), 1u);
-    EXPECT_EQ(out[0].cookie, 100u);
+    EXPECT_EQ(device.register_value(reg::rdt), 11u);
+    for (uint32_t i = 0; i < 10; ++i)
+        ASSERT_TRUE(device.deliver(make_frame(64, 2 + i)));
+    RxCompletion out[16];
+    ASSERT_EQ(restarted.poll_rx(out, 16), 10u);
+    for (uint32_t i = 0; i < 10; ++i)
+        EXPECT_EQ(out[i].cookie, 100u + i);
+    EXPECT_EQ(std::memcmp(buffer(100), make_frame(64, 2).data(), 64), 0);
     EXPECT_EQ(restarted.mac(), (MacAddress{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}}));
 }
 
