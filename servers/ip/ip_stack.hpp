@@ -1,0 +1,221 @@
+// The IP server's protocol engine: Ethernet, ARP, IPv4 (validation,
+// fragmentation, reassembly), ICMP echo and errors, routing over several
+// interfaces, the DHCP client's UDP path, and demultiplexing to the
+// transport servers. No system calls: the platform layer (main.cpp) feeds it
+// frames and time and implements the small output interfaces below; host
+// tests drive the same class against a fake NIC.
+//
+// Single-threaded and non-reentrant in the usual sense; callbacks
+// (FrameSink, Upper, EchoListener) may call back into send_ip()/ping().
+// Frames looped back to our own addresses are processed when the outermost
+// call returns, never recursively.
+//
+// Time is a monotonic nanosecond clock passed to every entry point; a value
+// older than one seen before counts as the newest seen.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "arp_cache.hpp"
+#include "base/result.hpp"
+#include "counters.hpp"
+#include "dhcp_client.hpp"
+#include "interface.hpp"
+#include "net/arp.hpp"
+#include "net/ipv4.hpp"
+#include "packet_queue.hpp"
+#include "reassembly.hpp"
+#include "routing.hpp"
+
+namespace ip {
+
+using tern::Error;
+using tern::Result;
+using tern::net::Ipv4Header;
+
+// The NIC driver's transmit queue. `frame` is a whole Ethernet frame without
+// FCS (at least 60 bytes: the stack pads) and is only valid during the call.
+// False if the frame could not be queued (counted as tx_failed).
+class FrameSink {
+public:
+    virtual bool transmit(unsigned interface, const uint8_t* frame, size_t length) = 0;
+
+protected:
+    ~FrameSink() = default;
+};
+
+// The transport servers (tcp, udp) behind their channels. `payload` is the
+// datagram's payload (reassembled if it came in fragments), valid during the
+// call. False if nobody takes that protocol: the stack answers with ICMP
+// protocol unreachable. ICMP messages other than echo are offered here too
+// (a false return just drops them).
+class Upper {
+public:
+    virtual bool deliver(unsigned interface, const Ipv4Header& header, const uint8_t* payload, size_t length) = 0;
+
+protected:
+    ~Upper() = default;
+};
+
+struct EchoReply {
+    unsigned interface = 0;
+    Ipv4Address source;
+    uint16_t identifier = 0;
+    uint16_t sequence = 0;
+    size_t payload_length = 0; // ICMP data bytes, like ping's "bytes"
+    uint8_t ttl = 0;
+    bool has_rtt = false; // the payload carried a send time (ping() puts one in 8+ byte payloads)
+    uint64_t rtt_ns = 0;
+};
+
+// Echo replies, for the shell's ping. Matching them to requests (identifier,
+// sequence) is the listener's business.
+class EchoListener {
+public:
+    virtual void echo_reply(const EchoReply& reply) = 0;
+
+protected:
+    ~EchoListener() = default;
+};
+
+class IpStack : private DhcpHost {
+public:
+    static constexpr size_t pending_capacity = 32;  // frames waiting for ARP, all interfaces
+    static constexpr size_t loopback_capacity = 16; // frames to our own addresses
+    static constexpr uint32_t icmp_errors_per_second = 1000;
+    static constexpr uint32_t icmp_error_burst = 50;
+    static constexpr size_t max_ping_payload = tern::net::ipv4_max_payload - tern::net::icmp_header_size;
+
+    explicit IpStack(FrameSink& sink);
+    IpStack(const IpStack&) = delete;
+    IpStack& operator=(const IpStack&) = delete;
+
+    void set_upper(Upper* upper) { m_upper = upper; }
+    void set_echo_listener(EchoListener* listener) { m_echo_listener = listener; }
+
+    // --- Interfaces and configuration ---
+    // A new interface, link up, unconfigured; its index (0, 1, ...) or
+    // out_of_memory beyond max_interfaces; invalid_argument for a multicast
+    // or zero MAC or an MTU outside 576..1500.
+    Result<unsigned> add_interface(const MacAddress& mac, uint16_t mtu = tern::net::ethernet_max_payload);
+    unsigned interface_count() const { return m_interface_count; }
+    // nullptr for an index that is not an interface.
+    const Interface* interface(unsigned index) const;
+    // Link down: frames are dropped both ways and waiting packets are discarded.
+    void set_link(unsigned index, bool up);
+    // Gives the interface an address and its connected route (replacing what
+    // it had). invalid_argument for a non-unicast address or a prefix outside 1..32.
+    Result<void> configure(unsigned index, Ipv4Address address, uint8_t prefix_length);
+    // Removes the address, the interface's routes, its ARP entries and waiting packets.
+    void deconfigure(unsigned index);
+    // The default route via `gateway` on interface `index`.
+    Result<void> set_default_gateway(Ipv4Address gateway, unsigned index);
+    RoutingTable& routes() { return m_routes; }
+    const RoutingTable& routes() const { return m_routes; }
+    const ArpCache& arp_cache() const { return m_arp; }
+    void set_dns_server(Ipv4Address server) { m_dns = server; }
+    Ipv4Address dns_server() const { return m_dns; } // any(): none known
+
+    // Starts the DHCP client on an interface (sends the first DISCOVER).
+    Result<void> start_dhcp(unsigned index, uint32_t seed, uint64_t now_ns);
+    const DhcpClient* dhcp(unsigned index) const;
+
+    // --- Input and time ---
+    // A frame the NIC received on interface `index`. Everything is checked;
+    // a frame the stack does not take is counted under exactly one drop reason.
+    void on_frame(unsigned index, const uint8_t* frame, size_t length, uint64_t now_ns);
+    // Timers: ARP retries and expiry, reassembly timeouts, DHCP. Call it at
+    // next_deadline_ns() (or periodically, every 100 ms or so: nothing needs
+    // finer than a second).
+    void tick(uint64_t now_ns);
+    // When tick() next has work (UINT64_MAX: nothing scheduled). Anything
+    // that goes in (on_frame, send_ip, ping, start_dhcp) may move it earlier.
+    uint64_t next_deadline_ns() const;
+
+    // --- Output ---
+    // Sends `payload` as one IPv4 datagram (fragmented to the interface MTU
+    // when larger) from the address of the interface the route picks.
+    // Packets to a next hop not yet resolved wait for ARP (ok is returned).
+    // Errors: not_found (no route, interface down or unconfigured),
+    // invalid_argument (too long, or a destination no host can have),
+    // unsupported (multicast), busy (no room to wait for ARP, or the NIC
+    // refused the frame). Each failure is counted too.
+    Result<void> send_ip(Ipv4Address destination, uint8_t protocol, const uint8_t* payload, size_t length,
+                         uint64_t now_ns);
+    // The address send_ip would send from (transports need it for their
+    // pseudo-header checksums), or not_found.
+    Result<Ipv4Address> source_for(Ipv4Address destination) const;
+    // Sends an ICMP echo request with `payload_size` data bytes; with 8 or
+    // more, the first 8 carry now_ns so the reply yields a round-trip time.
+    Result<void> ping(Ipv4Address destination, uint16_t identifier, uint16_t sequence, size_t payload_size,
+                      uint64_t now_ns);
+
+    // --- Statistics ---
+    // Per interface (nullptr if there is no such interface), and for what
+    // belongs to none (no route for a send, ICMP rate limiting, frames for a
+    // non-existent interface).
+    const Counters* counters(unsigned index) const;
+    const Counters& stack_counters() const { return m_stack_counters; }
+
+private:
+    struct Payload;
+    class Entry;
+
+    // DhcpHost
+    void dhcp_send(unsigned interface, Ipv4Address destination, const uint8_t* message, size_t length) override;
+    void dhcp_bound(unsigned interface, const DhcpLease& lease) override;
+    void dhcp_lost(unsigned interface) override;
+
+    // Input
+    // `looped`: the frame comes from our own loopback, not from the wire.
+    void receive_frame(unsigned index, const uint8_t* frame, size_t length, bool looped);
+    void receive_arp(unsigned index, const uint8_t* packet, size_t length);
+    void receive_ipv4(unsigned index, const uint8_t* bytes, size_t length, bool link_broadcast, bool looped);
+    void deliver(unsigned index, const Ipv4Header& header, const uint8_t* datagram, bool to_broadcast);
+    void receive_icmp(unsigned index, const Ipv4Header& header, const uint8_t* datagram, bool to_broadcast);
+    void receive_dhcp(unsigned index, const Ipv4Header& header, const uint8_t* datagram);
+    void drain_loopback();
+
+    // Output
+    Result<void> send_datagram(Ipv4Address destination, uint8_t protocol, const Payload& payload,
+                               Ipv4Address preferred_source);
+    Result<void> emit(unsigned index, Ipv4Address source, Ipv4Address destination, Ipv4Address next_hop,
+                      uint8_t protocol, const Payload& payload, bool loopback);
+    Result<void> output(unsigned index, Ipv4Address next_hop, uint8_t* frame, size_t length);
+    Result<void> transmit(unsigned index, const uint8_t* frame, size_t length);
+    void send_arp(unsigned index, tern::net::ArpOperation operation, const MacAddress& target_mac,
+                  Ipv4Address target_ip, const MacAddress& link_destination);
+    void flush_pending(unsigned index, Ipv4Address next_hop, const MacAddress& mac);
+    void send_icmp_error(uint8_t type, uint8_t code, const Ipv4Header& original, const uint8_t* original_datagram);
+    bool take_icmp_token();
+
+    // Helpers
+    int local_interface(Ipv4Address address) const; // the interface owning the address, or -1
+    bool is_broadcast_on(unsigned index, Ipv4Address address) const;
+    Interface* nic(unsigned index) { return index < m_interface_count ? &m_interfaces[index] : nullptr; }
+
+    FrameSink& m_sink;
+    Upper* m_upper = nullptr;
+    EchoListener* m_echo_listener = nullptr;
+    Interface m_interfaces[max_interfaces];
+    DhcpClient m_dhcp[max_interfaces];
+    unsigned m_interface_count = 0;
+    RoutingTable m_routes;
+    ArpCache m_arp;
+    PacketQueue::Packet m_pending_storage[pending_capacity];
+    PacketQueue m_pending{m_pending_storage, pending_capacity};
+    PacketQueue::Packet m_loopback_storage[loopback_capacity];
+    PacketQueue m_loopback{m_loopback_storage, loopback_capacity};
+    Reassembler m_reassembly;
+    Counters m_stack_counters;
+    Ipv4Address m_dns;
+    uint16_t m_next_identification = 1;
+    uint64_t m_now_ns = 0;
+    unsigned m_depth = 0;
+    uint32_t m_icmp_tokens = icmp_error_burst;
+    uint64_t m_icmp_refill_ns = 0;
+    uint8_t m_frame[tern::net::ethernet_max_frame]; // the frame being built for output
+};
+
+} // namespace ip
