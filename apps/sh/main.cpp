@@ -33,6 +33,15 @@ public:
     {
         return tern::rs_call(op, name, arg, reply);
     }
+    int64_t ip_call(sys::Message& m) override
+    {
+        m_out.flush(); // a ping can take a while
+        const int64_t ip = tern::rs_lookup("ip");
+        if (ip < 0)
+            return ip;
+        const int64_t called = sys::call(static_cast<sys::Endpoint>(ip), m);
+        return called < 0 ? called : static_cast<int64_t>(m.words[0]);
+    }
     int64_t poweroff() override
     {
         m_out.flush(); // the last words must reach the console first

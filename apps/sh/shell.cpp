@@ -2,6 +2,9 @@
 
 #include <cstdarg>
 
+#include "net/address.hpp"
+#include "proto/ip.hpp"
+#include "proto/nic.hpp"
 #include "proto/pci.hpp"
 
 namespace sh {
@@ -96,6 +99,15 @@ struct Milliseconds {
     }
 };
 
+// "0.412" (milliseconds with three decimals) from nanoseconds.
+struct Milliseconds3 {
+    char text[32];
+    explicit Milliseconds3(uint64_t ns)
+    {
+        tern::format_to(text, sizeof(text), "%lu.%03lu", ns / 1000000, ns / 1000 % 1000);
+    }
+};
+
 // "42.5%" for part/whole (0% when whole is 0; at most 100%).
 struct Percent {
     char text[16];
@@ -127,6 +139,9 @@ const Shell::Command* Shell::commands(size_t& count)
         {"uptime", "uptime", "time since boot", 1, 1, &Shell::uptime},
         {"cores", "cores", "per core: online, busy % since boot and over the last 100 ms", 1, 1, &Shell::cores},
         {"lspci", "lspci", "PCI functions: address, vendor:device, class, IRQ line", 1, 1, &Shell::lspci},
+        {"ifconfig", "ifconfig", "network interfaces: MAC, address, link, DHCP, packets", 1, 1, &Shell::ifconfig},
+        {"ping", "ping [-c N] [-i MS] [-s BYTES] ADDRESS", "ICMP echo: replies, loss, round trips", 2, 8,
+         &Shell::ping},
         {"stat", "stat NAME|ENDPOINT", "one process: endpoint, system calls, CPU time", 2, 2, &Shell::stat},
         {"poweroff", "poweroff", "switch the machine off", 1, 1, &Shell::poweroff},
     };
@@ -304,6 +319,97 @@ void Shell::lspci(const Args&)
     }
     if (index == 0)
         say("lspci: no PCI functions\n");
+}
+
+void Shell::ifconfig(const Args&)
+{
+    static constexpr const char* dhcp_states[] = {"off", "selecting", "requesting", "bound", "renewing", "rebinding"};
+    unsigned index = 0;
+    for (;; ++index) {
+        sys::Message m{};
+        m.type = tern::ip_proto::interface_info;
+        m.words[0] = index;
+        const int64_t result = m_system.ip_call(m);
+        if (result == sys::error_code(sys::Error::not_found))
+            break;
+        if (result < 0) {
+            say("ifconfig: %s\n", sys::error_name(result));
+            return;
+        }
+        uint8_t mac[6];
+        tern::nic::mac_bytes(m.words[1], mac);
+        const tern::net::MacAddress address_mac{{mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]}};
+        const tern::net::Ipv4Address address{static_cast<uint32_t>(m.words[2])};
+        const unsigned prefix = (m.words[2] >> 32) & 0xFF;
+        const bool up = ((m.words[2] >> 40) & 1) != 0;
+        const unsigned dhcp = (m.words[2] >> 48) & 0xFF;
+        say("eth%u: MAC %s, %s/%u, link %s, DHCP %s\n", index, tern::net::to_text(address_mac).text,
+            tern::net::to_text(address).text, prefix, up ? "up" : "down",
+            dhcp < sizeof(dhcp_states) / sizeof(dhcp_states[0]) ? dhcp_states[dhcp] : "?");
+        say("      %lu packets received, %lu sent, %lu dropped\n", m.words[3], m.words[4], m.words[5]);
+    }
+    if (index == 0)
+        say("ifconfig: no network interfaces\n");
+}
+
+void Shell::ping(const Args& args)
+{
+    uint64_t count = 4, interval_ms = 1000, size = 56;
+    const char* target = nullptr;
+    for (size_t i = 1; i < args.count; ++i) {
+        uint64_t* option = equal(args.word[i], "-c") ? &count : equal(args.word[i], "-i") ? &interval_ms
+                         : equal(args.word[i], "-s") ? &size : nullptr;
+        if (option != nullptr) {
+            if (i + 1 == args.count || !parse_number(args.word[++i], *option)) {
+                say("usage: ping [-c N] [-i MS] [-s BYTES] ADDRESS (%s needs a number)\n", args.word[i - 1]);
+                return;
+            }
+        } else if (target == nullptr) {
+            target = args.word[i];
+        } else {
+            say("usage: ping [-c N] [-i MS] [-s BYTES] ADDRESS\n");
+            return;
+        }
+    }
+    const auto destination = target != nullptr ? tern::net::parse_ipv4(target)
+                                               : tern::Result<tern::net::Ipv4Address>(tern::Error::invalid_argument);
+    if (!destination.ok() || count == 0 || count > 100000 || size > 65507 || interval_ms > 60000) {
+        say("usage: ping [-c N] [-i MS] [-s BYTES] ADDRESS (N 1..100000, MS up to 60000, BYTES up to 65507)\n");
+        return;
+    }
+    const tern::net::Ipv4Text address = tern::net::to_text(destination.value());
+    const char* text = address.text;
+    say("PING %s: %lu data bytes\n", text, size);
+    uint64_t received = 0, min_ns = ~0ull, max_ns = 0, sum_ns = 0;
+    for (uint64_t seq = 1; seq <= count; ++seq) {
+        sys::Message m{};
+        m.type = tern::ip_proto::ping;
+        m.words[0] = destination.value().value;
+        m.words[1] = seq;
+        m.words[2] = size;
+        m.words[3] = 1000;
+        const int64_t result = m_system.ip_call(m);
+        if (result == sys::error_code(sys::Error::would_block)) {
+            say("seq=%lu: no reply within 1 s\n", seq);
+        } else if (result < 0) {
+            say("ping: %s\n", sys::error_name(result));
+            return;
+        } else {
+            ++received;
+            const uint64_t rtt = m.words[1];
+            min_ns = rtt < min_ns ? rtt : min_ns;
+            max_ns = rtt > max_ns ? rtt : max_ns;
+            sum_ns += rtt;
+            say("%lu bytes from %s: seq=%lu ttl=%lu time=%s ms\n", m.words[3], text, seq, m.words[2],
+                Milliseconds3(rtt).text);
+        }
+        if (seq != count && interval_ms != 0)
+            m_system.sleep_ms(interval_ms);
+    }
+    say("--- %s: %lu sent, %lu received, %s loss\n", text, count, received, Percent(count - received, count).text);
+    if (received != 0)
+        say("rtt min/avg/max = %s/%s/%s ms\n", Milliseconds3(min_ns).text, Milliseconds3(sum_ns / received).text,
+            Milliseconds3(max_ns).text);
 }
 
 void Shell::cores(const Args&)

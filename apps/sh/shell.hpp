@@ -29,6 +29,8 @@ public:
     virtual int64_t rs_call(tern::rs::Op op, const char* name, uint64_t arg, sys::Message& reply) = 0;
     // Returns only if the machine did not go off (-permission ...).
     virtual int64_t poweroff() = 0;
+    // A request to the ip server (proto/ip.hpp): the result; the reply in `m`.
+    virtual int64_t ip_call(sys::Message& m) = 0;
 
 protected:
     ~System() = default;
@@ -70,6 +72,8 @@ private:
     void uptime(const Args&);
     void cores(const Args&);
     void lspci(const Args&);
+    void ifconfig(const Args&);
+    void ping(const Args&);
     void stat(const Args&);
     void poweroff(const Args&);
 

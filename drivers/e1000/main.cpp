@@ -24,7 +24,10 @@
 #include "runtime/channel.hpp"
 #include "runtime/cmdline_args.hpp"
 #include "runtime/cpu.hpp"
+#include "proto/nic.hpp"
 #include "runtime/print.hpp"
+#include "runtime/rs_client.hpp"
+#include "runtime/start.hpp"
 #include "runtime/sys.hpp"
 
 namespace {
@@ -32,6 +35,8 @@ namespace {
 namespace sys = tern::sys;
 namespace net = tern::net;
 using tern::print;
+using tern::channel::BufferRef;
+using tern::channel::Message;
 
 constexpr uint32_t ring_descriptors = 256;
 constexpr uint32_t pool_buffers = 1024; // 2 MiB: a full receive ring plus what ip holds
@@ -192,18 +197,24 @@ public:
                 continue;
             if (m.source == sys::endpoint::clock)
                 return false;
-            if (m.source == sys::endpoint::hardware && (m.words[0] & m_irq_bit) != 0) {
-                (void)m_nic->read_interrupt_causes();
-                (void)sys::irq_attach(m_function.pci.address); // unmask the line again
-            }
+            acknowledge_irq(m);
         }
     }
 
     e1000::Nic& nic() { return *m_nic; }
     uint64_t received() const { return m_received; }
+    tern::SharedPool& pool() { return m_pool; }
+    uint32_t pci_address() const { return m_function.pci.address; }
 
-private:
-    uint64_t physical(uint32_t index) const { return m_pool_physical + uint64_t{index} * m_pool.geometry().buffer_size; }
+    // After an interrupt: read (and so clear) the causes, and let the line
+    // interrupt again.
+    void acknowledge_irq(const sys::Message& notification)
+    {
+        if (notification.source != sys::endpoint::hardware || (notification.words[0] & m_irq_bit) == 0)
+            return;
+        (void)m_nic->read_interrupt_causes();
+        (void)sys::irq_attach(m_function.pci.address);
+    }
 
     // Keeps the receive ring full of empty buffers.
     void refill()
@@ -218,6 +229,9 @@ private:
             }
         }
     }
+
+private:
+    uint64_t physical(uint32_t index) const { return m_pool_physical + uint64_t{index} * m_pool.geometry().buffer_size; }
 
     // Sent frames: their buffers go back to the pool.
     void reap()
@@ -249,6 +263,185 @@ net::Ipv4Address address_option(int argc, char** argv, const char* key, net::Ipv
         fail("%s=%s is not an IPv4 address", key, text);
     return parsed.value();
 }
+
+// The normal mode: frames between the device and ip, zero copy. Received
+// frames are lent to ip in the driver's pool and come back as rx_return;
+// ip lends frames to send in its pool, which go back as tx_done once the
+// device has sent them.
+class Service {
+public:
+    explicit Service(Driver& driver) : m_driver(driver) {}
+
+    [[noreturn]] void run()
+    {
+        connect(0);
+        for (;;) {
+            bool worked = to_ip();
+            worked = from_ip() || worked;
+            worked = sent() || worked;
+            m_driver.nic().flush();
+            if (!worked)
+                sleep();
+        }
+    }
+
+private:
+    static constexpr tern::channel::PoolOwner::Holder ip_holder = 1;
+    static constexpr uint32_t batch = 32;
+
+    void connect(sys::Endpoint old)
+    {
+        const int64_t ip = tern::rs_wait_for_endpoint("ip", old, 60'000'000'000ull);
+        if (ip < 0)
+            fail("the ip server is not running: %s", sys::error_name(ip));
+        if (const auto connected = m_channel.connect(static_cast<sys::Endpoint>(ip), 512, &m_driver.pool(),
+                                                     m_driver.pci_address());
+            !connected.ok())
+            fail("cannot connect to ip: %s", tern::error_name(connected.error()));
+        const int64_t physical = sys::shm_physical(m_channel.peer(), m_channel.peer_pool_handle());
+        if (physical < 0 || m_channel.peer_pool() == nullptr)
+            fail("ip's transmit pool: %s", sys::error_name(physical));
+        m_ip_pool_physical = static_cast<uint64_t>(physical);
+        const e1000::LinkState link = m_driver.nic().link();
+        Message m{};
+        m.type = tern::nic::link;
+        m.words[0] = tern::nic::mac_word(m_driver.mac().bytes);
+        m.words[1] = link.up ? 1 : 0;
+        m.words[2] = link.speed_mbps;
+        m.words[3] = net::ethernet_max_payload;
+        if (!m_channel.send(m))
+            fail("no room for the link message");
+        print("e1000: serving ip 0x%lx\n", m_channel.peer());
+    }
+
+    // Received frames to ip.
+    bool to_ip()
+    {
+        auto& tx = m_channel.tx();
+        e1000::RxCompletion done[batch];
+        const uint32_t room = tx.space(batch);
+        const size_t n = m_driver.nic().poll_rx(done, room < batch ? room : batch);
+        auto& owner = m_driver.pool().owner();
+        for (size_t i = 0; i < n; ++i) {
+            const BufferRef ref{m_driver.pool().geometry().id, static_cast<uint32_t>(done[i].cookie), 0,
+                                done[i].length};
+            (void)owner.lend(ref, ip_holder);
+            Message& m = tx.slot(static_cast<uint32_t>(i));
+            m = Message{};
+            m.type = tern::nic::rx;
+            m.buffer = ref;
+        }
+        if (n != 0)
+            m_channel.publish(static_cast<uint32_t>(n));
+        m_driver.refill();
+        return n != 0;
+    }
+
+    // ip's messages: returned receive buffers and frames to send.
+    bool from_ip()
+    {
+        auto& rx = m_channel.rx();
+        const uint32_t waiting = rx.available();
+        uint32_t n = 0;
+        for (; n < waiting && n < batch; ++n) {
+            const Message m = rx.read(n);
+            if (m.type == tern::nic::rx_return) {
+                auto& owner = m_driver.pool().owner();
+                if (owner.take_back(m.buffer, ip_holder).ok())
+                    (void)owner.free(m.buffer);
+            } else if (m.type == tern::nic::tx && !send(m.buffer)) {
+                break; // the transmit ring is full: the rest waits in the channel
+            }
+        }
+        if (n != 0)
+            m_channel.release(n);
+        if (rx.broken() || m_channel.tx().broken())
+            fail("the channel to ip is corrupt");
+        return n != 0;
+    }
+
+    // Queues one of ip's frames on the device; false if the ring is full.
+    bool send(const BufferRef& ref)
+    {
+        const auto bytes = m_channel.peer_pool()->bytes(ref);
+        uint32_t slot = 0;
+        while (slot < tx_slots && m_in_flight[slot].used)
+            ++slot;
+        if (!bytes.ok() || ref.length == 0 || slot == tx_slots) {
+            if (slot == tx_slots)
+                return false;
+            done(ref, 1); // malformed: give it straight back
+            return true;
+        }
+        const uint64_t physical = m_ip_pool_physical +
+                                  uint64_t{ref.index} * m_channel.peer_pool()->geometry().buffer_size + ref.offset;
+        const auto queued = m_driver.nic().transmit(physical, static_cast<uint16_t>(ref.length), slot);
+        if (queued.error() == tern::Error::busy)
+            return false;
+        if (!queued.ok()) {
+            done(ref, 1);
+            return true;
+        }
+        m_in_flight[slot] = InFlight{ref, true};
+        return true;
+    }
+
+    // Frames the device has sent: their buffers back to ip.
+    bool sent()
+    {
+        uint64_t cookies[batch];
+        const size_t n = m_driver.nic().reap_tx(cookies, batch);
+        for (size_t i = 0; i < n; ++i) {
+            InFlight& f = m_in_flight[cookies[i] % tx_slots];
+            if (f.used)
+                done(f.ref, 0);
+            f.used = false;
+        }
+        return n != 0;
+    }
+
+    void done(const BufferRef& ref, uint64_t status)
+    {
+        Message m{};
+        m.type = tern::nic::tx_done;
+        m.buffer = ref;
+        m.words[0] = status;
+        (void)m_channel.send(m);
+    }
+
+    void sleep()
+    {
+        tern::channel::WaitSet set;
+        set.add(m_channel.rx());
+        sys::Message m{};
+        if (!tern::wait(set, m))
+            return;
+        m_driver.acknowledge_irq(m);
+        if (m_channel.peer_ended(m)) {
+            // ip restarts: what it held of ours comes back; connect to the new one.
+            const sys::Endpoint old = m_channel.peer();
+            const uint32_t reclaimed = m_driver.pool().owner().reclaim(ip_holder);
+            print("e1000: ip 0x%lx ended (%u buffers reclaimed); waiting for its successor\n", old, reclaimed);
+            for (InFlight& f : m_in_flight)
+                f.used = false;
+            m_channel.close();
+            connect(old);
+        } else if (m.source == tern::rs_endpoint() && m.type == sys::message_type::notify) {
+            (void)sys::notify(m.source); // heartbeat
+        }
+    }
+
+    struct InFlight {
+        BufferRef ref;
+        bool used;
+    };
+    static constexpr uint32_t tx_slots = ring_descriptors;
+
+    Driver& m_driver;
+    tern::Channel m_channel;
+    uint64_t m_ip_pool_physical = 0;
+    InFlight m_in_flight[tx_slots] = {};
+};
 
 int arp_test(Driver& driver, net::Ipv4Address source, net::Ipv4Address target)
 {
@@ -291,5 +484,8 @@ int main(int argc, char** argv)
     if (mode != nullptr && __builtin_strcmp(mode, "arptest") == 0)
         return arp_test(driver, address_option(argc, argv, "source", net::Ipv4Address::from_octets(10, 0, 2, 15)),
                         address_option(argc, argv, "target", net::Ipv4Address::from_octets(10, 0, 2, 2)));
-    fail("only mode=arptest exists so far (the ip server comes next)");
+    if (mode != nullptr)
+        fail("unknown mode=%s (arptest, or none to serve ip)", mode);
+    static Service service(driver);
+    service.run();
 }

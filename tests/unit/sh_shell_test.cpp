@@ -77,6 +77,16 @@ public:
         auto it = syscalls.find(endpoint);
         return it == syscalls.end() ? sys::error_code(sys::Error::dead_endpoint) : it->second;
     }
+    int64_t ip_call(sys::Message& m) override
+    {
+        ip_requests.push_back(m);
+        if (ip_replies.empty())
+            return sys::error_code(sys::Error::not_found);
+        m = ip_replies.front();
+        ip_replies.erase(ip_replies.begin());
+        return static_cast<int64_t>(m.words[0]);
+    }
+    std::vector<sys::Message> ip_requests, ip_replies;
     int64_t pci_info(uint64_t index, sys::PciInfo& info) override
     {
         if (index >= pci.size())
@@ -134,9 +144,10 @@ TEST_F(ShellTest, HelpListsEveryCommandOnItsOwnLine)
 {
     const std::string text = run("help");
     for (const char* name : {"help", "ps", "kill NAME", "crash NAME [segv|hang]", "run NAME [core=N]", "uptime",
-                             "cores", "lspci", "stat NAME|ENDPOINT", "poweroff"})
+                             "cores", "lspci", "ifconfig", "ping [-c N] [-i MS] [-s BYTES] ADDRESS",
+                             "stat NAME|ENDPOINT", "poweroff"})
         EXPECT_NE(text.find(std::string("\n  ") + name + " "), std::string::npos) << name;
-    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 11);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 13);
 }
 
 TEST_F(ShellTest, WrongNumberOfWordsShowsUsage)
@@ -287,6 +298,52 @@ TEST_F(ShellTest, LspciListsEveryFunction)
     EXPECT_NE(output.find("irq 11"), std::string::npos) << output;
     system.pci.clear();
     EXPECT_EQ(run("lspci"), "lspci: no PCI functions\n");
+}
+
+TEST_F(ShellTest, PingCountsRepliesAndLoss)
+{
+    auto reply = [](int64_t result, uint64_t rtt_ns) {
+        sys::Message m{};
+        m.words[0] = static_cast<uint64_t>(result);
+        m.words[1] = rtt_ns;
+        m.words[2] = 255;
+        m.words[3] = 56;
+        return m;
+    };
+    system.ip_replies = {reply(0, 412000), reply(sys::error_code(sys::Error::would_block), 0), reply(0, 1588000)};
+    const std::string output = run("ping -c 3 -i 10 10.0.2.2");
+    ASSERT_EQ(system.ip_requests.size(), 3u);
+    EXPECT_EQ(system.ip_requests[0].words[0], 0x0A000202u);
+    EXPECT_EQ(system.ip_requests[2].words[1], 3u) << "sequence numbers";
+    EXPECT_NE(output.find("56 bytes from 10.0.2.2: seq=1 ttl=255 time=0.412 ms"), std::string::npos) << output;
+    EXPECT_NE(output.find("seq=2: no reply within 1 s"), std::string::npos) << output;
+    EXPECT_NE(output.find("--- 10.0.2.2: 3 sent, 2 received, 33.3% loss"), std::string::npos) << output;
+    EXPECT_NE(output.find("rtt min/avg/max = 0.412/1.000/1.588 ms"), std::string::npos) << output;
+    EXPECT_EQ(system.slept_ms, 20u) << "the interval between requests, not after the last";
+}
+
+TEST_F(ShellTest, PingRefusesBadArguments)
+{
+    for (const char* bad : {"ping", "ping 10.0.2", "ping -c x 10.0.2.2", "ping -c 0 10.0.2.2", "ping -c",
+                            "ping 10.0.2.2 10.0.2.3"})
+        EXPECT_NE(run(bad).find("usage"), std::string::npos) << bad;
+    EXPECT_TRUE(system.ip_requests.empty());
+}
+
+TEST_F(ShellTest, IfconfigShowsEveryInterface)
+{
+    sys::Message eth0{};
+    eth0.words[1] = 0x563412005452ull; // 52:54:00:12:34:56
+    eth0.words[2] = 0x0A00020Full | 24ull << 32 | 1ull << 40 | 3ull << 48;
+    eth0.words[3] = 7;
+    eth0.words[4] = 5;
+    sys::Message end{};
+    end.words[0] = static_cast<uint64_t>(sys::error_code(sys::Error::not_found));
+    system.ip_replies = {eth0, end};
+    const std::string output = run("ifconfig");
+    EXPECT_NE(output.find("eth0: MAC 52:54:00:12:34:56, 10.0.2.15/24, link up, DHCP bound"), std::string::npos)
+        << output;
+    EXPECT_NE(output.find("7 packets received, 5 sent, 0 dropped"), std::string::npos) << output;
 }
 
 TEST_F(ShellTest, PoweroffReportsFailure)

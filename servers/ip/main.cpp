@@ -1,0 +1,395 @@
+// ip: the IP server process. The protocol logic is ip::IpStack (no system
+// calls); this file binds it to Tern: NIC drivers connect to the service
+// "ip" over channels (proto/nic.hpp) and lend it received frames, which go
+// through the stack and back to the driver; frames the stack sends are copied
+// into ip's own transmit pool and lent to the driver. The shell asks over the
+// control path (proto/ip.hpp). A restarted driver (same PCI address) gets
+// its interface back; the interface's link is down while it is gone.
+#include "ip_stack.hpp"
+#include "boot_config.hpp"
+#include "proto/channel.hpp"
+#include "proto/ip.hpp"
+#include "proto/nic.hpp"
+#include "runtime/assert.hpp"
+#include "runtime/channel.hpp"
+#include "runtime/cpu.hpp"
+#include "runtime/print.hpp"
+#include "runtime/rs_client.hpp"
+#include "runtime/start.hpp"
+#include "runtime/sys.hpp"
+
+namespace {
+
+namespace sys = tern::sys;
+namespace net = tern::net;
+using tern::channel::BufferRef;
+using tern::channel::Message;
+using tern::print;
+
+constexpr uint32_t tx_buffers = 1024;
+constexpr uint32_t batch = 32;
+constexpr size_t max_links = ip::max_interfaces;
+
+uint64_t now_ns() { return static_cast<uint64_t>(sys::uptime()); }
+
+// A driver's channel and the interface it serves.
+struct Link {
+    tern::Channel channel;
+    uint64_t pci_address = 0;
+    int interface = -1; // made when the driver first reports its MAC
+    bool used = false;
+};
+
+class Server final : public ip::FrameSink, public ip::EchoListener {
+public:
+    Server() : m_stack(*this) { m_stack.set_echo_listener(this); }
+
+    void run(int argc, char** argv)
+    {
+        if (const auto made = m_pool.create(tx_buffers); !made.ok())
+            tern::exit_with_message(1, "ip: FAILED: ", "cannot make the transmit pool: %s",
+                                    tern::error_name(made.error()));
+        const char* error = nullptr;
+        if (!ip::parse_boot_config(joined_options(argc, argv), m_config, error))
+            print("ip: boot options ignored: %s\n", error);
+        print("ip: ready for drivers\n");
+        for (;;) {
+            bool worked = false;
+            for (Link& link : m_links) {
+                if (link.used && link.channel.is_open())
+                    worked = drain(link) || worked;
+            }
+            const uint64_t now = now_ns();
+            if (now >= m_stack.next_deadline_ns()) {
+                m_stack.tick(now);
+                worked = true;
+            }
+            expire_ping(now);
+            report_dhcp();
+            if (!worked)
+                sleep();
+        }
+    }
+
+    // --- FrameSink: a frame the stack sends, to the driver of `interface`.
+    bool transmit(unsigned interface, const uint8_t* frame, size_t length) override
+    {
+        Link* link = link_for(interface);
+        if (link == nullptr || length > m_pool.geometry().buffer_size || link->channel.tx().space() == 0)
+            return false;
+        auto buffer = m_pool.owner().allocate();
+        if (!buffer.ok())
+            return false;
+        BufferRef ref = buffer.value();
+        ref.length = static_cast<uint32_t>(length);
+        __builtin_memcpy(m_pool.data(ref), frame, length);
+        (void)m_pool.owner().lend(ref, holder(*link));
+        Message& m = link->channel.tx().slot(0);
+        m = Message{};
+        m.type = tern::nic::tx;
+        m.buffer = ref;
+        link->channel.publish(1);
+        return true;
+    }
+
+    // --- EchoListener: the shell's ping waits for this.
+    void echo_reply(const ip::EchoReply& reply) override
+    {
+        if (m_ping.client == 0 || reply.source != m_ping.destination || reply.sequence != m_ping.sequence ||
+            reply.identifier != ping_identifier)
+            return;
+        sys::Message answer{};
+        answer.type = tern::ip_proto::ping;
+        answer.words[1] = reply.rtt_ns;
+        answer.words[2] = reply.ttl;
+        answer.words[3] = reply.payload_length;
+        (void)sys::reply(m_ping.client, answer);
+        m_ping.client = 0;
+    }
+
+private:
+    static constexpr uint16_t ping_identifier = 0x7465; // "te"
+
+    static tern::channel::PoolOwner::Holder holder(const Link& link) { return static_cast<uint16_t>(1 + link.interface); }
+
+    // The boot options after the program name, as one line for the parser.
+    const char* joined_options(int argc, char** argv)
+    {
+        static char line[128];
+        size_t at = 0;
+        for (int i = 1; i < argc; ++i) {
+            for (const char* p = argv[i]; *p != '\0' && at + 2 < sizeof(line); ++p)
+                line[at++] = *p;
+            if (at + 2 < sizeof(line))
+                line[at++] = ' ';
+        }
+        line[at] = '\0';
+        return line;
+    }
+
+    Link* link_for(unsigned interface)
+    {
+        for (Link& link : m_links) {
+            if (link.used && link.interface == static_cast<int>(interface) && link.channel.is_open())
+                return &link;
+        }
+        return nullptr;
+    }
+
+    // Handles up to one batch from a driver; true if there was anything.
+    bool drain(Link& link)
+    {
+        auto& rx = link.channel.rx();
+        auto& tx = link.channel.tx();
+        const uint32_t waiting = rx.available();
+        const uint32_t room = tx.space(batch);
+        uint32_t n = waiting < batch ? waiting : batch;
+        n = n < room ? n : room; // each message may need an answer slot
+        uint32_t answers = 0;
+        for (uint32_t i = 0; i < n; ++i) {
+            const Message m = rx.read(i);
+            switch (m.type) {
+            case tern::nic::link: on_link(link, m); break;
+            case tern::nic::rx: {
+                const auto* pool = link.channel.peer_pool();
+                const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : tern::Result<uint8_t*>(tern::Error::malformed);
+                if (bytes.ok() && link.interface >= 0)
+                    m_stack.on_frame(static_cast<unsigned>(link.interface), bytes.value(), m.buffer.length, now_ns());
+                Message& back = tx.slot(answers++);
+                back = Message{};
+                back.type = tern::nic::rx_return;
+                back.buffer = m.buffer;
+                break;
+            }
+            case tern::nic::tx_done:
+                if (m_pool.owner().take_back(m.buffer, holder(link)).ok())
+                    (void)m_pool.owner().free(m.buffer);
+                break;
+            default: break;
+            }
+        }
+        if (n != 0)
+            link.channel.release(n);
+        if (answers != 0)
+            link.channel.publish(answers);
+        if (rx.broken() || tx.broken() || (n == 0 && link.channel.peer_closed()))
+            drop(link, "its channel broke or closed");
+        return n != 0;
+    }
+
+    void on_link(Link& link, const Message& m)
+    {
+        net::MacAddress mac{};
+        tern::nic::mac_bytes(m.words[0], mac.bytes);
+        const bool up = m.words[1] != 0;
+        if (link.interface < 0) {
+            const auto added = m_stack.add_interface(mac);
+            if (!added.ok()) {
+                print("ip: no interface for driver 0x%lx: %s\n", link.channel.peer(), tern::error_name(added.error()));
+                return;
+            }
+            link.interface = static_cast<int>(added.value());
+            configure(added.value());
+        }
+        m_stack.set_link(static_cast<unsigned>(link.interface), up);
+        print("ip: %s: driver 0x%lx, MAC %s, link %s\n", m_stack.interface(link.interface)->name,
+              link.channel.peer(), net::to_text(mac).text, up ? "up" : "down");
+    }
+
+    // A new interface gets what the boot options say (DHCP by default).
+    void configure(unsigned interface)
+    {
+        const ip::InterfaceBootConfig& c = m_config.interfaces[interface];
+        const char* name = m_stack.interface(interface)->name;
+        switch (c.mode) {
+        case ip::InterfaceBootConfig::Mode::static_address:
+            (void)m_stack.configure(interface, c.address, c.prefix_length);
+            print("ip: %s: %s/%u (static)\n", name, net::to_text(c.address).text, c.prefix_length);
+            break;
+        case ip::InterfaceBootConfig::Mode::dhcp:
+            (void)m_stack.start_dhcp(interface, static_cast<uint32_t>(tern::rdtsc()) + interface, now_ns());
+            break;
+        case ip::InterfaceBootConfig::Mode::off: break;
+        }
+        if (m_config.has_gateway && m_config.gateway_interface == interface)
+            (void)m_stack.set_default_gateway(m_config.gateway, interface);
+        if (m_config.has_dns)
+            m_stack.set_dns_server(m_config.dns);
+    }
+
+    // Says when an interface's DHCP lease changes (and so when the network
+    // is ready).
+    void report_dhcp()
+    {
+        for (unsigned i = 0; i < m_stack.interface_count(); ++i) {
+            const ip::DhcpClient* dhcp = m_stack.dhcp(i);
+            const bool bound = dhcp != nullptr && dhcp->state() == ip::DhcpClient::State::bound;
+            const uint32_t address = bound ? dhcp->lease().address.value : 0;
+            if (address == m_reported[i])
+                continue;
+            m_reported[i] = address;
+            if (!bound)
+                continue;
+            const ip::DhcpLease& lease = dhcp->lease();
+            print("ip: %s: DHCP lease %s/%u, gateway %s, %u s, after %lu ms of uptime\n", m_stack.interface(i)->name,
+                  net::to_text(lease.address).text, lease.prefix_length, net::to_text(lease.router).text,
+                  lease.lease_seconds, now_ns() / 1'000'000);
+        }
+    }
+
+    // A driver went away (crashed, or closed its channel): its interface
+    // stays, link down, until a driver for the same device connects again.
+    void drop(Link& link, const char* why)
+    {
+        print("ip: driver 0x%lx: %s; link down until it is back\n", link.channel.peer(), why);
+        if (link.interface >= 0)
+            m_stack.set_link(static_cast<unsigned>(link.interface), false);
+        (void)m_pool.owner().reclaim(holder(link));
+        link.channel.close();
+    }
+
+    void accept(const sys::Message& request)
+    {
+        // The same device again (a restarted driver): its old link.
+        Link* slot = nullptr;
+        for (Link& link : m_links) {
+            if (link.used && link.pci_address == request.words[5] && !link.channel.is_open())
+                slot = &link;
+        }
+        for (Link& link : m_links) {
+            if (slot == nullptr && !link.used)
+                slot = &link;
+        }
+        if (slot == nullptr) {
+            sys::Message refused{};
+            refused.type = request.type;
+            refused.words[0] = static_cast<uint64_t>(sys::error_code(sys::Error::busy));
+            (void)sys::reply(request.source, refused);
+            return;
+        }
+        if (const auto accepted = slot->channel.accept(request, &m_pool); !accepted.ok()) {
+            print("ip: refused a driver channel from 0x%lx: %s\n", request.source, tern::error_name(accepted.error()));
+            return;
+        }
+        slot->used = true;
+        slot->pci_address = request.words[5];
+    }
+
+    void control(const sys::Message& m)
+    {
+        if (m.type == tern::channel_proto::open) {
+            accept(m);
+            return;
+        }
+        if (m.type == sys::message_type::notify) {
+            if (m.source == tern::rs_endpoint()) {
+                (void)sys::notify(m.source); // heartbeat
+                return;
+            }
+            for (Link& link : m_links) {
+                if (link.used && link.channel.peer_ended(m))
+                    drop(link, "it ended");
+            }
+            return;
+        }
+        sys::Message answer{};
+        answer.type = m.type;
+        switch (m.type) {
+        case tern::ip_proto::interface_info: interface_info(m, answer); break;
+        case tern::ip_proto::ping:
+            if (start_ping(m, answer))
+                return; // answered when the echo reply comes (or the timeout)
+            break;
+        default: answer.words[0] = static_cast<uint64_t>(sys::error_code(sys::Error::invalid_call)); break;
+        }
+        (void)sys::reply(m.source, answer);
+    }
+
+    void interface_info(const sys::Message& m, sys::Message& answer)
+    {
+        const ip::Interface* i = m.words[0] < ip::max_interfaces ? m_stack.interface(static_cast<unsigned>(m.words[0])) : nullptr;
+        if (i == nullptr) {
+            answer.words[0] = static_cast<uint64_t>(sys::error_code(sys::Error::not_found));
+            return;
+        }
+        const ip::DhcpClient* dhcp = m_stack.dhcp(static_cast<unsigned>(m.words[0]));
+        answer.words[1] = tern::nic::mac_word(i->mac.bytes);
+        answer.words[2] = i->address.value | uint64_t{i->prefix_length} << 32 | uint64_t{i->link_up} << 40 |
+                          uint64_t{dhcp != nullptr ? static_cast<uint8_t>(dhcp->state()) : 0u} << 48;
+        answer.words[3] = i->counters.rx_packets;
+        answer.words[4] = i->counters.tx_packets;
+        answer.words[5] = i->counters.total_drops();
+    }
+
+    bool start_ping(const sys::Message& m, sys::Message& answer)
+    {
+        if (m_ping.client != 0) {
+            answer.words[0] = static_cast<uint64_t>(sys::error_code(sys::Error::busy));
+            return false;
+        }
+        const net::Ipv4Address destination{static_cast<uint32_t>(m.words[0])};
+        const auto sent = m_stack.ping(destination, ping_identifier, static_cast<uint16_t>(m.words[1]),
+                                       m.words[2], now_ns());
+        if (!sent.ok()) {
+            answer.words[0] = static_cast<uint64_t>(sys::error_code(
+                sent.error() == tern::Error::not_found ? sys::Error::not_found : sys::Error::invalid_argument));
+            return false;
+        }
+        m_ping = Ping{m.source, destination, static_cast<uint16_t>(m.words[1]), now_ns() + m.words[3] * 1'000'000};
+        return true;
+    }
+
+    void expire_ping(uint64_t now)
+    {
+        if (m_ping.client == 0 || now < m_ping.deadline_ns)
+            return;
+        sys::Message answer{};
+        answer.type = tern::ip_proto::ping;
+        answer.words[0] = static_cast<uint64_t>(sys::error_code(sys::Error::would_block));
+        (void)sys::reply(m_ping.client, answer);
+        m_ping.client = 0;
+    }
+
+    // Nothing to do: sleep until a driver publishes, a request comes, or the
+    // next timer (the stack's or a ping's) is due.
+    void sleep()
+    {
+        tern::channel::WaitSet set;
+        for (Link& link : m_links) {
+            if (link.used && link.channel.is_open())
+                set.add(link.channel.rx());
+        }
+        uint64_t deadline = m_stack.next_deadline_ns();
+        if (m_ping.client != 0 && m_ping.deadline_ns < deadline)
+            deadline = m_ping.deadline_ns;
+        const uint64_t now = now_ns();
+        if (deadline != UINT64_MAX)
+            (void)sys::alarm(deadline > now ? (deadline - now) / 1'000'000 + 1 : 1);
+        sys::Message m{};
+        if (tern::wait(set, m) && m.source != sys::endpoint::clock)
+            control(m);
+    }
+
+    struct Ping {
+        sys::Endpoint client = 0; // waiting in ipc_call for the answer
+        net::Ipv4Address destination;
+        uint16_t sequence = 0;
+        uint64_t deadline_ns = 0;
+    };
+
+    ip::IpStack m_stack;
+    ip::BootConfig m_config;
+    tern::SharedPool m_pool;
+    Link m_links[max_links];
+    Ping m_ping;
+    uint32_t m_reported[ip::max_interfaces] = {}; // the DHCP address last announced
+};
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    static Server server; // big (reassembly buffers): not on the stack
+    server.run(argc, argv);
+    return 0;
+}
