@@ -9,20 +9,14 @@
 // `pci=8086:* pciclass=0200 priv=devices`); the instance finds its function
 // by asking for the registers of each candidate: only its own is granted.
 //
-// Modes (module line option mode=):
-//   arptest  bring the device up, send an ARP request for the address in
-//            `target=` (default 10.0.2.2, QEMU's user-mode gateway) from
-//            `source=` (default 10.0.2.15), wait for the reply, print it and
-//            the device's counters, and exit 0. Proves the rings, DMA and
-//            the IRQ path before ip exists.
+// Once the device is up it connects to the ip server and moves frames
+// between the two without copying them (Service below).
 #include "device_ids.hpp"
 #include "net/address.hpp"
-#include "net/arp.hpp"
 #include "net/ethernet.hpp"
 #include "nic.hpp"
 #include "runtime/assert.hpp"
 #include "runtime/channel.hpp"
-#include "runtime/cmdline_args.hpp"
 #include "runtime/cpu.hpp"
 #include "proto/nic.hpp"
 #include "runtime/print.hpp"
@@ -40,7 +34,6 @@ using tern::channel::Message;
 
 constexpr uint32_t ring_descriptors = 256;
 constexpr uint32_t pool_buffers = 1024; // 2 MiB: a full receive ring plus what ip holds
-constexpr uint64_t timeout_ms = 5000;
 
 template <typename... Args>
 [[noreturn]] void fail(const char* fmt, Args... args)
@@ -153,56 +146,7 @@ public:
         return mac;
     }
 
-    // Sends `length` bytes (copied into a pool buffer).
-    void send(const uint8_t* frame, uint16_t length)
-    {
-        auto buffer = m_pool.owner().allocate();
-        if (!buffer.ok())
-            fail("no free buffer to send");
-        __builtin_memcpy(m_pool.data(buffer.value()), frame, length);
-        if (const auto sent = m_nic->transmit(physical(buffer.value().index), length, buffer.value().index);
-            !sent.ok())
-            fail("transmit: %s", tern::error_name(sent.error()));
-        m_nic->flush();
-    }
-
-    // Waits (on the IRQ) for a received frame that `accept` takes; gives
-    // sent buffers back to the pool meanwhile.
-    template <typename Accept>
-    bool receive(Accept accept)
-    {
-        (void)sys::alarm(timeout_ms);
-        for (;;) {
-            e1000::RxCompletion done[16];
-            const size_t n = m_nic->poll_rx(done, 16);
-            bool found = false;
-            for (size_t i = 0; i < n; ++i) {
-                const auto index = static_cast<uint32_t>(done[i].cookie);
-                const tern::channel::BufferRef ref{m_pool.geometry().id, index, 0, done[i].length};
-                found = found || accept(m_pool.data(ref), done[i].length);
-                (void)m_pool.owner().free(ref);
-                ++m_received;
-            }
-            reap();
-            refill();
-            m_nic->flush();
-            if (found) {
-                (void)sys::alarm(0);
-                return true;
-            }
-            if (n != 0)
-                continue;
-            sys::Message m{};
-            if (sys::receive(sys::endpoint::any, m) < 0)
-                continue;
-            if (m.source == sys::endpoint::clock)
-                return false;
-            acknowledge_irq(m);
-        }
-    }
-
     e1000::Nic& nic() { return *m_nic; }
-    uint64_t received() const { return m_received; }
     tern::SharedPool& pool() { return m_pool; }
     uint32_t pci_address() const { return m_function.pci.address; }
 
@@ -233,16 +177,6 @@ public:
 private:
     uint64_t physical(uint32_t index) const { return m_pool_physical + uint64_t{index} * m_pool.geometry().buffer_size; }
 
-    // Sent frames: their buffers go back to the pool.
-    void reap()
-    {
-        uint64_t cookies[32];
-        for (size_t n; (n = m_nic->reap_tx(cookies, 32)) != 0;) {
-            for (size_t i = 0; i < n; ++i)
-                (void)m_pool.owner().free({m_pool.geometry().id, static_cast<uint32_t>(cookies[i]), 0, 0});
-        }
-    }
-
     Function m_function{};
     MmioRegisters* m_registers = nullptr;
     ClockDelay m_delay;
@@ -250,19 +184,7 @@ private:
     tern::SharedPool m_pool;
     uint64_t m_pool_physical = 0;
     uint64_t m_irq_bit = 0;
-    uint64_t m_received = 0;
 };
-
-net::Ipv4Address address_option(int argc, char** argv, const char* key, net::Ipv4Address fallback)
-{
-    const char* text = tern::find_option(argc, argv, key);
-    if (text == nullptr)
-        return fallback;
-    const auto parsed = net::parse_ipv4(text);
-    if (!parsed.ok())
-        fail("%s=%s is not an IPv4 address", key, text);
-    return parsed.value();
-}
 
 // The normal mode: frames between the device and ip, zero copy. Received
 // frames are lent to ip in the driver's pool and come back as rx_return;
@@ -443,49 +365,12 @@ private:
     InFlight m_in_flight[tx_slots] = {};
 };
 
-int arp_test(Driver& driver, net::Ipv4Address source, net::Ipv4Address target)
-{
-    uint8_t frame[net::ethernet_min_frame] = {};
-    net::EthernetHeader header{net::MacAddress::broadcast(), driver.mac(), net::ethertype::arp};
-    header.write(frame);
-    net::ArpPacket request;
-    request.operation = net::ArpOperation::request;
-    request.sender_mac = driver.mac();
-    request.sender_ip = source;
-    request.target_ip = target;
-    request.write(frame + net::ethernet_header_size);
-    const uint64_t sent_ns = static_cast<uint64_t>(sys::uptime());
-    driver.send(frame, sizeof(frame));
-    net::ArpPacket reply;
-    const bool answered = driver.receive([&](const uint8_t* bytes, size_t length) {
-        net::EthernetHeader got;
-        if (!net::EthernetHeader::parse(bytes, length, got) || got.ethertype != net::ethertype::arp)
-            return false;
-        return net::ArpPacket::parse(bytes + net::ethernet_header_size, length - net::ethernet_header_size,
-                                     reply) == net::ArpCheck::ok &&
-               reply.operation == net::ArpOperation::reply && reply.sender_ip == target;
-    });
-    if (!answered)
-        fail("no ARP reply from %s within %lu ms", net::to_text(target).text, timeout_ms);
-    const uint64_t took_us = (static_cast<uint64_t>(sys::uptime()) - sent_ns) / 1000;
-    driver.nic().update_statistics();
-    print("e1000: ARP reply: %s is at %s, %lu us after the request (%lu frames received)\n",
-          net::to_text(target).text, net::to_text(reply.sender_mac).text, took_us, driver.received());
-    return 0;
-}
-
 } // namespace
 
-int main(int argc, char** argv)
+int main(int, char**)
 {
     static Driver driver;
     driver.start();
-    const char* mode = tern::find_option(argc, argv, "mode");
-    if (mode != nullptr && __builtin_strcmp(mode, "arptest") == 0)
-        return arp_test(driver, address_option(argc, argv, "source", net::Ipv4Address::from_octets(10, 0, 2, 15)),
-                        address_option(argc, argv, "target", net::Ipv4Address::from_octets(10, 0, 2, 2)));
-    if (mode != nullptr)
-        fail("unknown mode=%s (arptest, or none to serve ip)", mode);
     static Service service(driver);
     service.run();
 }
