@@ -115,15 +115,34 @@ int route_pci_irq(uint8_t line, uint8_t vector, uint32_t apic_id)
     Controller* c = controller_for(line);
     if (c == nullptr)
         return -1;
-    write_entry(*c, line - c->gsi_base,
-                vector | entry_level | entry_active_low | (static_cast<uint64_t>(apic_id) << 56));
+    // PCI interrupts are level-triggered. Lines the firmware routed to an ISA
+    // IRQ number (below 16; what the BIOS writes into the Interrupt Line
+    // register) reach the IOAPIC active high through the chipset's PIRQ
+    // router (QEMU's PIIX and ICH9 do this) unless the MADT overrides them;
+    // lines from 16 up are wired straight, active low. (The exact answer is
+    // in ACPI's _PRT, which needs an AML interpreter Tern does not have.)
+    uint64_t entry = vector | entry_level | (static_cast<uint64_t>(apic_id) << 56);
+    bool active_low = line >= 16;
+    for (unsigned i = 0; i < g_override_count; ++i) {
+        if (g_overrides[i].gsi == line && (g_overrides[i].flags & 0x3) != 0)
+            active_low = (g_overrides[i].flags & 0x3) == 0x3;
+    }
+    if (active_low)
+        entry |= entry_active_low;
+    write_entry(*c, line - c->gsi_base, entry);
     return line;
 }
 
 void mask_gsi(uint32_t gsi)
 {
-    if (Controller* c = controller_for(gsi))
-        write_entry(*c, gsi - c->gsi_base, entry_masked);
+    // Only the mask bit changes: an entry that turned edge-triggered while
+    // masked would keep the IOAPIC from seeing the level line go low, and it
+    // would fire again the moment it is unmasked (QEMU's IOAPIC does exactly
+    // that), an endless interrupt storm.
+    if (Controller* c = controller_for(gsi)) {
+        const uint32_t reg = reg_redirection + (gsi - c->gsi_base) * 2;
+        write(*c, reg, read(*c, reg) | static_cast<uint32_t>(entry_masked));
+    }
 }
 
 } // namespace arch::ioapic
