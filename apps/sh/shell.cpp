@@ -142,6 +142,9 @@ const Shell::Command* Shell::commands(size_t& count)
         {"ifconfig", "ifconfig", "network interfaces: MAC, address, link, DHCP, packets", 1, 1, &Shell::ifconfig},
         {"ping", "ping [-c N] [-i MS] [-s BYTES] ADDRESS", "ICMP echo: replies, loss, round trips", 2, 8,
          &Shell::ping},
+        {"netstat", "netstat -i", "per interface: packets, bytes, and drops by reason", 2, 2, &Shell::netstat},
+        {"arp", "arp", "the ARP cache: address, MAC, interface, age", 1, 1, &Shell::arp},
+        {"route", "route", "the routing table", 1, 1, &Shell::route},
         {"stat", "stat NAME|ENDPOINT", "one process: endpoint, system calls, CPU time", 2, 2, &Shell::stat},
         {"poweroff", "poweroff", "switch the machine off", 1, 1, &Shell::poweroff},
     };
@@ -410,6 +413,86 @@ void Shell::ping(const Args& args)
     if (received != 0)
         say("rtt min/avg/max = %s/%s/%s ms\n", Milliseconds3(min_ns).text, Milliseconds3(sum_ns / received).text,
             Milliseconds3(max_ns).text);
+}
+
+void Shell::netstat(const Args& args)
+{
+    if (!equal(args.word[1], "-i")) {
+        say("usage: netstat -i\n");
+        return;
+    }
+    unsigned index = 0;
+    for (;; ++index) {
+        sys::Message m{};
+        m.type = tern::ip_proto::interface_traffic;
+        m.words[0] = index;
+        const int64_t result = m_system.ip_call(m);
+        if (result == sys::error_code(sys::Error::not_found))
+            break;
+        if (result < 0) {
+            say("netstat: %s\n", sys::error_name(result));
+            return;
+        }
+        say("eth%u: received %lu packets (%lu bytes), sent %lu packets (%lu bytes), %lu errors\n", index, m.words[1],
+            m.words[2], m.words[3], m.words[4], m.words[5]);
+        for (uint64_t reason = 0;; ++reason) {
+            sys::Message d{};
+            d.type = tern::ip_proto::interface_drop;
+            d.words[0] = index;
+            d.words[1] = reason;
+            if (m_system.ip_call(d) < 0)
+                break;
+            if (d.words[1] != 0)
+                say("      dropped %lu: %s%s\n", d.words[1], tern::ip_proto::drop_name(d.words).text,
+                    d.words[5] != 0 ? " (error)" : "");
+        }
+    }
+    if (index == 0)
+        say("netstat: no network interfaces\n");
+}
+
+void Shell::arp(const Args&)
+{
+    size_t shown = 0;
+    for (uint64_t entry = 0;; ++entry) {
+        sys::Message m{};
+        m.type = tern::ip_proto::arp_entry;
+        m.words[0] = entry;
+        if (m_system.ip_call(m) < 0)
+            break;
+        if (m.words[3] == 0xFFFF)
+            continue;
+        uint8_t bytes[6];
+        tern::nic::mac_bytes(m.words[2], bytes);
+        const tern::net::MacAddress mac{{bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]}};
+        const bool resolved = ((m.words[3] >> 8) & 1) != 0;
+        say("%-15s  %s  eth%lu  %s, %lu ms\n", tern::net::to_text(tern::net::Ipv4Address{static_cast<uint32_t>(m.words[1])}).text,
+            resolved ? tern::net::to_text(mac).text : "(incomplete)     ", m.words[3] & 0xFF,
+            resolved ? "confirmed" : "asking", m.words[4]);
+        ++shown;
+    }
+    if (shown == 0)
+        say("arp: the cache is empty\n");
+}
+
+void Shell::route(const Args&)
+{
+    size_t shown = 0;
+    for (uint64_t entry = 0;; ++entry) {
+        sys::Message m{};
+        m.type = tern::ip_proto::route_entry;
+        m.words[0] = entry;
+        if (m_system.ip_call(m) < 0)
+            break;
+        const tern::net::Ipv4Address destination{static_cast<uint32_t>(m.words[1])};
+        const tern::net::Ipv4Address gateway{static_cast<uint32_t>(m.words[2])};
+        say("%s/%lu  %s%s  eth%lu  metric %lu\n", tern::net::to_text(destination).text, (m.words[1] >> 32) & 0xFF,
+            gateway.is_any() ? "directly" : "via ", gateway.is_any() ? "" : tern::net::to_text(gateway).text,
+            m.words[3], m.words[4]);
+        ++shown;
+    }
+    if (shown == 0)
+        say("route: no routes\n");
 }
 
 void Shell::cores(const Args&)

@@ -74,6 +74,9 @@ private:
     void lspci(const Args&);
     void ifconfig(const Args&);
     void ping(const Args&);
+    void netstat(const Args&);
+    void arp(const Args&);
+    void route(const Args&);
     void stat(const Args&);
     void poweroff(const Args&);
 

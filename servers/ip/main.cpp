@@ -296,6 +296,10 @@ private:
         answer.type = m.type;
         switch (m.type) {
         case tern::ip_proto::interface_info: interface_info(m, answer); break;
+        case tern::ip_proto::interface_traffic: interface_traffic(m, answer); break;
+        case tern::ip_proto::interface_drop: interface_drop(m, answer); break;
+        case tern::ip_proto::arp_entry: arp_entry(m, answer); break;
+        case tern::ip_proto::route_entry: route_entry(m, answer); break;
         case tern::ip_proto::ping:
             if (start_ping(m, answer))
                 return; // answered when the echo reply comes (or the timeout)
@@ -319,6 +323,64 @@ private:
         answer.words[3] = i->counters.rx_packets;
         answer.words[4] = i->counters.tx_packets;
         answer.words[5] = i->counters.total_drops();
+    }
+
+    static void not_found(sys::Message& answer)
+    {
+        answer.words[0] = static_cast<uint64_t>(sys::error_code(sys::Error::not_found));
+    }
+
+    void interface_traffic(const sys::Message& m, sys::Message& answer)
+    {
+        const ip::Counters* c = m.words[0] < ip::max_interfaces ? m_stack.counters(static_cast<unsigned>(m.words[0])) : nullptr;
+        if (c == nullptr)
+            return not_found(answer);
+        answer.words[1] = c->rx_packets;
+        answer.words[2] = c->rx_bytes;
+        answer.words[3] = c->tx_packets;
+        answer.words[4] = c->tx_bytes;
+        answer.words[5] = c->errors();
+    }
+
+    void interface_drop(const sys::Message& m, sys::Message& answer)
+    {
+        const ip::Counters* c = m.words[0] < ip::max_interfaces ? m_stack.counters(static_cast<unsigned>(m.words[0])) : nullptr;
+        if (c == nullptr || m.words[1] >= ip::drop_reason_count)
+            return not_found(answer);
+        const auto reason = static_cast<ip::Drop>(m.words[1]);
+        answer.words[1] = c->dropped(reason);
+        char* name = reinterpret_cast<char*>(&answer.words[2]);
+        const char* text = ip::drop_name(reason);
+        for (size_t i = 0; i < 24 && text[i] != '\0'; ++i)
+            name[i] = text[i];
+        answer.words[5] = ip::drop_is_error(reason) ? 1 : 0;
+    }
+
+    void arp_entry(const sys::Message& m, sys::Message& answer)
+    {
+        if (m.words[0] >= ip::ArpCache::capacity)
+            return not_found(answer);
+        const ip::ArpCache::Entry& e = m_stack.arp_cache().slot(m.words[0]);
+        if (e.state == ip::ArpCache::State::free) {
+            answer.words[3] = 0xFFFF;
+            return;
+        }
+        const bool resolved = e.state == ip::ArpCache::State::resolved;
+        answer.words[1] = e.ip.value;
+        answer.words[2] = tern::nic::mac_word(e.mac.bytes);
+        answer.words[3] = e.interface | uint64_t{resolved} << 8;
+        answer.words[4] = (now_ns() - (resolved ? e.confirmed_ns : e.started_ns)) / 1'000'000;
+    }
+
+    void route_entry(const sys::Message& m, sys::Message& answer)
+    {
+        if (m.words[0] >= m_stack.routes().size())
+            return not_found(answer);
+        const ip::Route& r = m_stack.routes().at(m.words[0]);
+        answer.words[1] = r.destination.value | uint64_t{r.prefix_length} << 32;
+        answer.words[2] = r.gateway.value;
+        answer.words[3] = r.interface;
+        answer.words[4] = r.metric;
     }
 
     bool start_ping(const sys::Message& m, sys::Message& answer)

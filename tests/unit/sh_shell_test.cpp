@@ -145,9 +145,9 @@ TEST_F(ShellTest, HelpListsEveryCommandOnItsOwnLine)
     const std::string text = run("help");
     for (const char* name : {"help", "ps", "kill NAME", "crash NAME [segv|hang]", "run NAME [core=N]", "uptime",
                              "cores", "lspci", "ifconfig", "ping [-c N] [-i MS] [-s BYTES] ADDRESS",
-                             "stat NAME|ENDPOINT", "poweroff"})
+                             "netstat -i", "arp", "route", "stat NAME|ENDPOINT", "poweroff"})
         EXPECT_NE(text.find(std::string("\n  ") + name + " "), std::string::npos) << name;
-    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 13);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 16);
 }
 
 TEST_F(ShellTest, WrongNumberOfWordsShowsUsage)
@@ -344,6 +344,33 @@ TEST_F(ShellTest, IfconfigShowsEveryInterface)
     EXPECT_NE(output.find("eth0: MAC 52:54:00:12:34:56, 10.0.2.15/24, link up, DHCP bound"), std::string::npos)
         << output;
     EXPECT_NE(output.find("7 packets received, 5 sent, 0 dropped"), std::string::npos) << output;
+}
+
+TEST_F(ShellTest, NetstatShowsDropsByReason)
+{
+    sys::Message traffic{};
+    traffic.words[1] = 10;
+    traffic.words[2] = 1000;
+    traffic.words[3] = 4;
+    traffic.words[4] = 400;
+    traffic.words[5] = 3;
+    auto drop = [](uint64_t count, const char* name, bool error) {
+        sys::Message m{};
+        m.words[1] = count;
+        std::memcpy(&m.words[2], name, std::strlen(name));
+        m.words[5] = error ? 1 : 0;
+        return m;
+    };
+    sys::Message end{};
+    end.words[0] = static_cast<uint64_t>(sys::error_code(sys::Error::not_found));
+    system.ip_replies = {traffic, drop(0, "runt", true), drop(3, "ip_bad_checksum", true), end, end};
+    const std::string output = run("netstat -i");
+    EXPECT_NE(output.find("eth0: received 10 packets (1000 bytes), sent 4 packets (400 bytes), 3 errors"),
+              std::string::npos)
+        << output;
+    EXPECT_NE(output.find("dropped 3: ip_bad_checksum (error)"), std::string::npos) << output;
+    EXPECT_EQ(output.find("runt"), std::string::npos) << "reasons that never happened are not listed";
+    EXPECT_NE(run("netstat").find("usage"), std::string::npos);
 }
 
 TEST_F(ShellTest, PoweroffReportsFailure)
