@@ -415,6 +415,14 @@ void Shell::ping(const Args& args)
             Milliseconds3(max_ns).text);
 }
 
+bool Shell::ip_query(uint32_t op, uint64_t index, sys::Message& m)
+{
+    m = sys::Message{};
+    m.type = op;
+    m.words[0] = index;
+    return m_system.ip_call(m) >= 0;
+}
+
 void Shell::netstat(const Args& args)
 {
     if (!equal(args.word[1], "-i")) {
@@ -456,9 +464,7 @@ void Shell::arp(const Args&)
     size_t shown = 0;
     for (uint64_t entry = 0;; ++entry) {
         sys::Message m{};
-        m.type = tern::ip_proto::arp_entry;
-        m.words[0] = entry;
-        if (m_system.ip_call(m) < 0)
+        if (!ip_query(tern::ip_proto::arp_entry, entry, m))
             break;
         if (m.words[3] == 0xFFFF)
             continue;
@@ -480,9 +486,7 @@ void Shell::route(const Args&)
     size_t shown = 0;
     for (uint64_t entry = 0;; ++entry) {
         sys::Message m{};
-        m.type = tern::ip_proto::route_entry;
-        m.words[0] = entry;
-        if (m_system.ip_call(m) < 0)
+        if (!ip_query(tern::ip_proto::route_entry, entry, m))
             break;
         const tern::net::Ipv4Address destination{static_cast<uint32_t>(m.words[1])};
         const tern::net::Ipv4Address gateway{static_cast<uint32_t>(m.words[2])};

@@ -77,6 +77,8 @@ private:
     void netstat(const Args&);
     void arp(const Args&);
     void route(const Args&);
+    // One numbered entry from ip (arp_entry, route_entry): false past the last or on error.
+    bool ip_query(uint32_t op, uint64_t index, sys::Message& m);
     void stat(const Args&);
     void poweroff(const Args&);
 
