@@ -140,7 +140,7 @@ const Shell::Command* Shell::commands(size_t& count)
         {"cores", "cores", "per core: online, busy % since boot and over the last 100 ms", 1, 1, &Shell::cores},
         {"lspci", "lspci", "PCI functions: address, vendor:device, class, IRQ line", 1, 1, &Shell::lspci},
         {"ifconfig", "ifconfig", "network interfaces: MAC, address, link, DHCP, packets", 1, 1, &Shell::ifconfig},
-        {"ping", "ping [-c N] [-i MS] [-s BYTES] ADDRESS", "ICMP echo: replies, loss, round trips", 2, 8,
+        {"ping", "ping [-c N] [-i MS] [-s BYTES] [-W MS] ADDRESS", "ICMP echo (-W: reply timeout): replies, loss, round trips", 2, 10,
          &Shell::ping},
         {"netstat", "netstat -i", "per interface: packets, bytes, and drops by reason", 2, 2, &Shell::netstat},
         {"arp", "arp", "the ARP cache: address, MAC, interface, age", 1, 1, &Shell::arp},
@@ -357,27 +357,28 @@ void Shell::ifconfig(const Args&)
 
 void Shell::ping(const Args& args)
 {
-    uint64_t count = 4, interval_ms = 1000, size = 56;
+    uint64_t count = 4, interval_ms = 1000, size = 56, timeout_ms = 1000;
     const char* target = nullptr;
     for (size_t i = 1; i < args.count; ++i) {
         uint64_t* option = equal(args.word[i], "-c") ? &count : equal(args.word[i], "-i") ? &interval_ms
-                         : equal(args.word[i], "-s") ? &size : nullptr;
+                         : equal(args.word[i], "-s") ? &size : equal(args.word[i], "-W") ? &timeout_ms : nullptr;
         if (option != nullptr) {
             if (i + 1 == args.count || !parse_number(args.word[++i], *option)) {
-                say("usage: ping [-c N] [-i MS] [-s BYTES] ADDRESS (%s needs a number)\n", args.word[i - 1]);
+                say("usage: ping [-c N] [-i MS] [-s BYTES] [-W MS] ADDRESS (%s needs a number)\n", args.word[i - 1]);
                 return;
             }
         } else if (target == nullptr) {
             target = args.word[i];
         } else {
-            say("usage: ping [-c N] [-i MS] [-s BYTES] ADDRESS\n");
+            say("usage: ping [-c N] [-i MS] [-s BYTES] [-W MS] ADDRESS\n");
             return;
         }
     }
     const auto destination = target != nullptr ? tern::net::parse_ipv4(target)
                                                : tern::Result<tern::net::Ipv4Address>(tern::Error::invalid_argument);
-    if (!destination.ok() || count == 0 || count > 100000 || size > 65507 || interval_ms > 60000) {
-        say("usage: ping [-c N] [-i MS] [-s BYTES] ADDRESS (N 1..100000, MS up to 60000, BYTES up to 65507)\n");
+    if (!destination.ok() || count == 0 || count > 100000 || size > 65507 || interval_ms > 60000 ||
+        timeout_ms == 0 || timeout_ms > 60000) {
+        say("usage: ping [-c N] [-i MS] [-s BYTES] [-W MS] ADDRESS (N 1..100000, MS 1..60000, BYTES up to 65507)\n");
         return;
     }
     const tern::net::Ipv4Text address = tern::net::to_text(destination.value());
@@ -390,10 +391,10 @@ void Shell::ping(const Args& args)
         m.words[0] = destination.value().value;
         m.words[1] = seq;
         m.words[2] = size;
-        m.words[3] = 1000;
+        m.words[3] = timeout_ms;
         const int64_t result = m_system.ip_call(m);
         if (result == sys::error_code(sys::Error::would_block)) {
-            say("seq=%lu: no reply within 1 s\n", seq);
+            say("seq=%lu: no reply within %lu ms\n", seq, timeout_ms);
         } else if (result < 0) {
             say("ping: %s\n", sys::error_name(result));
             return;

@@ -38,7 +38,7 @@ protected:
 
 class Shell {
 public:
-    static constexpr size_t max_words = 8;
+    static constexpr size_t max_words = 12;
     static constexpr uint64_t process_slots = 64; // proc_info slots ps and stat look at
     static constexpr uint64_t max_cores = 64;
     static constexpr uint64_t cores_window_ms = 100; // `cores`: the recent-load window

@@ -6,6 +6,7 @@
 #include "arch/memory_layout.hpp"
 #include "arch/percpu.hpp"
 #include "base/bytes.hpp"
+#include "cmdline.hpp"
 #include "kernel.hpp"
 #include "log.hpp"
 #include "mm/memory.hpp"
@@ -179,12 +180,7 @@ int64_t spawn(const sys::SpawnRequest& request, uint64_t parent_privileges)
         return fail(mapped.error());
     // The command line goes at the top of the user stack; rdi points at it.
     char cmdline[sys::max_cmdline];
-    size_t length = 0;
-    while (length + 1 < sizeof(cmdline) && module.cmdline[length] != '\0') {
-        cmdline[length] = module.cmdline[length];
-        ++length;
-    }
-    cmdline[length] = '\0';
+    const size_t length = process_cmdline(module.cmdline, p.name, boot_info().cmdline, cmdline, sizeof(cmdline));
     const uint64_t cmdline_at = AddressSpace::stack_top - 256;
     (void)p.space.copy_out(cmdline_at, cmdline, length + 1);
 

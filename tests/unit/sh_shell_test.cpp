@@ -144,7 +144,7 @@ TEST_F(ShellTest, HelpListsEveryCommandOnItsOwnLine)
 {
     const std::string text = run("help");
     for (const char* name : {"help", "ps", "kill NAME", "crash NAME [segv|hang]", "run NAME [core=N]", "uptime",
-                             "cores", "lspci", "ifconfig", "ping [-c N] [-i MS] [-s BYTES] ADDRESS",
+                             "cores", "lspci", "ifconfig", "ping [-c N] [-i MS] [-s BYTES] [-W MS] ADDRESS",
                              "netstat -i", "arp", "route", "stat NAME|ENDPOINT", "poweroff"})
         EXPECT_NE(text.find(std::string("\n  ") + name + " "), std::string::npos) << name;
     EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 16);
@@ -156,7 +156,7 @@ TEST_F(ShellTest, WrongNumberOfWordsShowsUsage)
     EXPECT_EQ(run("kill a b"), "usage: kill NAME\n");
     EXPECT_EQ(run("ps -a"), "usage: ps\n");
     EXPECT_EQ(run("crash a segv extra"), "usage: crash NAME [segv|hang]\n");
-    EXPECT_EQ(run("a b c d e f g h i"), "sh: too many words (at most 8)\n");
+    EXPECT_EQ(run("a b c d e f g h i j k l m"), "sh: too many words (at most 12)\n");
     EXPECT_TRUE(system.requests.empty());
 }
 
@@ -316,7 +316,8 @@ TEST_F(ShellTest, PingCountsRepliesAndLoss)
     EXPECT_EQ(system.ip_requests[0].words[0], 0x0A000202u);
     EXPECT_EQ(system.ip_requests[2].words[1], 3u) << "sequence numbers";
     EXPECT_NE(output.find("56 bytes from 10.0.2.2: seq=1 ttl=255 time=0.412 ms"), std::string::npos) << output;
-    EXPECT_NE(output.find("seq=2: no reply within 1 s"), std::string::npos) << output;
+    EXPECT_NE(output.find("seq=2: no reply within 1000 ms"), std::string::npos) << output;
+    EXPECT_EQ(system.ip_requests[0].words[3], 1000u) << "the default reply timeout";
     EXPECT_NE(output.find("--- 10.0.2.2: 3 sent, 2 received, 33.3% loss"), std::string::npos) << output;
     EXPECT_NE(output.find("rtt min/avg/max = 0.412/1.000/1.588 ms"), std::string::npos) << output;
     EXPECT_EQ(system.slept_ms, 20u) << "the interval between requests, not after the last";
@@ -325,7 +326,7 @@ TEST_F(ShellTest, PingCountsRepliesAndLoss)
 TEST_F(ShellTest, PingRefusesBadArguments)
 {
     for (const char* bad : {"ping", "ping 10.0.2", "ping -c x 10.0.2.2", "ping -c 0 10.0.2.2", "ping -c",
-                            "ping 10.0.2.2 10.0.2.3"})
+                            "ping 10.0.2.2 10.0.2.3", "ping -W 0 10.0.2.2"})
         EXPECT_NE(run(bad).find("usage"), std::string::npos) << bad;
     EXPECT_TRUE(system.ip_requests.empty());
 }
