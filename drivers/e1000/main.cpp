@@ -186,7 +186,8 @@ private:
     uint64_t m_irq_bit = 0;
 };
 
-// The normal mode: frames between the device and ip, zero copy. Received
+// The driver's work once the device is up: frames between the device and ip,
+// zero copy. Received
 // frames are lent to ip in the driver's pool and come back as rx_return;
 // ip lends frames to send in its pool, which go back as tx_done once the
 // device has sent them.
