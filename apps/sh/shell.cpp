@@ -329,24 +329,19 @@ void Shell::ifconfig(const Args&)
     static constexpr const char* dhcp_states[] = {"off", "selecting", "requesting", "bound", "renewing", "rebinding"};
     unsigned index = 0;
     for (;; ++index) {
-        sys::Message m{};
-        m.type = tern::ip_proto::interface_info;
-        m.words[0] = index;
-        const int64_t result = m_system.ip_call(m);
+        sys::Message m;
+        const int64_t result = ip_query(tern::ip_proto::interface_info, index, m);
         if (result == sys::error_code(sys::Error::not_found))
             break;
         if (result < 0) {
             say("ifconfig: %s\n", sys::error_name(result));
             return;
         }
-        uint8_t mac[6];
-        tern::nic::mac_bytes(m.words[1], mac);
-        const tern::net::MacAddress address_mac{{mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]}};
         const tern::net::Ipv4Address address{static_cast<uint32_t>(m.words[2])};
         const unsigned prefix = (m.words[2] >> 32) & 0xFF;
         const bool up = ((m.words[2] >> 40) & 1) != 0;
         const unsigned dhcp = (m.words[2] >> 48) & 0xFF;
-        say("eth%u: MAC %s, %s/%u, link %s, DHCP %s\n", index, tern::net::to_text(address_mac).text,
+        say("eth%u: MAC %s, %s/%u, link %s, DHCP %s\n", index, tern::net::to_text(tern::nic::mac_address(m.words[1])).text,
             tern::net::to_text(address).text, prefix, up ? "up" : "down",
             dhcp < sizeof(dhcp_states) / sizeof(dhcp_states[0]) ? dhcp_states[dhcp] : "?");
         say("      %lu packets received, %lu sent, %lu dropped\n", m.words[3], m.words[4], m.words[5]);
@@ -416,12 +411,13 @@ void Shell::ping(const Args& args)
             Milliseconds3(max_ns).text);
 }
 
-bool Shell::ip_query(uint32_t op, uint64_t index, sys::Message& m)
+int64_t Shell::ip_query(uint32_t op, uint64_t index, sys::Message& m, uint64_t word1)
 {
     m = sys::Message{};
     m.type = op;
     m.words[0] = index;
-    return m_system.ip_call(m) >= 0;
+    m.words[1] = word1;
+    return m_system.ip_call(m);
 }
 
 void Shell::netstat(const Args& args)
@@ -432,10 +428,8 @@ void Shell::netstat(const Args& args)
     }
     unsigned index = 0;
     for (;; ++index) {
-        sys::Message m{};
-        m.type = tern::ip_proto::interface_traffic;
-        m.words[0] = index;
-        const int64_t result = m_system.ip_call(m);
+        sys::Message m;
+        const int64_t result = ip_query(tern::ip_proto::interface_traffic, index, m);
         if (result == sys::error_code(sys::Error::not_found))
             break;
         if (result < 0) {
@@ -445,11 +439,8 @@ void Shell::netstat(const Args& args)
         say("eth%u: received %lu packets (%lu bytes), sent %lu packets (%lu bytes), %lu errors\n", index, m.words[1],
             m.words[2], m.words[3], m.words[4], m.words[5]);
         for (uint64_t reason = 0;; ++reason) {
-            sys::Message d{};
-            d.type = tern::ip_proto::interface_drop;
-            d.words[0] = index;
-            d.words[1] = reason;
-            if (m_system.ip_call(d) < 0)
+            sys::Message d;
+            if (ip_query(tern::ip_proto::interface_drop, index, d, reason) < 0)
                 break;
             if (d.words[1] != 0)
                 say("      dropped %lu: %s%s\n", d.words[1], tern::ip_proto::drop_name(d.words).text,
@@ -465,13 +456,11 @@ void Shell::arp(const Args&)
     size_t shown = 0;
     for (uint64_t entry = 0;; ++entry) {
         sys::Message m{};
-        if (!ip_query(tern::ip_proto::arp_entry, entry, m))
+        if (ip_query(tern::ip_proto::arp_entry, entry, m) < 0)
             break;
         if (m.words[3] == 0xFFFF)
             continue;
-        uint8_t bytes[6];
-        tern::nic::mac_bytes(m.words[2], bytes);
-        const tern::net::MacAddress mac{{bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5]}};
+        const tern::net::MacAddress mac = tern::nic::mac_address(m.words[2]);
         const bool resolved = ((m.words[3] >> 8) & 1) != 0;
         say("%-15s  %s  eth%lu  %s, %lu ms\n", tern::net::to_text(tern::net::Ipv4Address{static_cast<uint32_t>(m.words[1])}).text,
             resolved ? tern::net::to_text(mac).text : "(incomplete)     ", m.words[3] & 0xFF,
@@ -487,7 +476,7 @@ void Shell::route(const Args&)
     size_t shown = 0;
     for (uint64_t entry = 0;; ++entry) {
         sys::Message m{};
-        if (!ip_query(tern::ip_proto::route_entry, entry, m))
+        if (ip_query(tern::ip_proto::route_entry, entry, m) < 0)
             break;
         const tern::net::Ipv4Address destination{static_cast<uint32_t>(m.words[1])};
         const tern::net::Ipv4Address gateway{static_cast<uint32_t>(m.words[2])};

@@ -77,8 +77,9 @@ private:
     void netstat(const Args&);
     void arp(const Args&);
     void route(const Args&);
-    // One numbered entry from ip (arp_entry, route_entry): false past the last or on error.
-    bool ip_query(uint32_t op, uint64_t index, sys::Message& m);
+    // A request to ip about entry `index` (proto/ip.hpp; words[1] = word1):
+    // the result, the reply in `m`.
+    int64_t ip_query(uint32_t op, uint64_t index, sys::Message& m, uint64_t word1 = 0);
     void stat(const Args&);
     void poweroff(const Args&);
 

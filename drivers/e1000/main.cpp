@@ -138,13 +138,7 @@ public:
               net::to_text(mac()).text, link.up ? "up" : "down", link.speed_mbps, line);
     }
 
-    net::MacAddress mac() const
-    {
-        net::MacAddress mac{};
-        for (int i = 0; i < 6; ++i)
-            mac.bytes[i] = m_nic->mac().bytes[i];
-        return mac;
-    }
+    const net::MacAddress& mac() const { return m_nic->mac(); }
 
     e1000::Nic& nic() { return *m_nic; }
     tern::SharedPool& pool() { return m_pool; }
@@ -228,7 +222,7 @@ private:
         const e1000::LinkState link = m_driver.nic().link();
         Message m{};
         m.type = tern::nic::link;
-        m.words[0] = tern::nic::mac_word(m_driver.mac().bytes);
+        m.words[0] = tern::nic::mac_word(m_driver.mac());
         m.words[1] = link.up ? 1 : 0;
         m.words[2] = link.speed_mbps;
         m.words[3] = net::ethernet_max_payload;

@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "base/result.hpp"
+#include "net/address.hpp"
 #include "descriptors.hpp"
 #include "device_ids.hpp"
 #include "hardware.hpp"
@@ -35,10 +36,7 @@ namespace e1000 {
 using tern::Error;
 using tern::Result;
 
-struct MacAddress {
-    uint8_t bytes[6];
-    bool operator==(const MacAddress&) const = default;
-};
+using MacAddress = tern::net::MacAddress;
 
 struct Config {
     uint16_t vendor_id = intel_vendor_id;

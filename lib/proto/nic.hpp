@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "net/address.hpp"
+
 namespace tern::nic {
 
 enum Type : uint32_t {
@@ -41,18 +43,21 @@ namespace tx_flags {
 constexpr uint32_t checksum_offload = 1; // insert the checksum words[0] describes
 } // namespace tx_flags
 
-inline uint64_t mac_word(const uint8_t (&mac)[6])
+// A MAC address in one message word: byte i in bits 8i..8i+7.
+inline uint64_t mac_word(const net::MacAddress& mac)
 {
     uint64_t word = 0;
     for (int i = 0; i < 6; ++i)
-        word |= uint64_t{mac[i]} << (8 * i);
+        word |= uint64_t{mac.bytes[i]} << (8 * i);
     return word;
 }
 
-inline void mac_bytes(uint64_t word, uint8_t (&mac)[6])
+inline net::MacAddress mac_address(uint64_t word)
 {
+    net::MacAddress mac{};
     for (int i = 0; i < 6; ++i)
-        mac[i] = static_cast<uint8_t>(word >> (8 * i));
+        mac.bytes[i] = static_cast<uint8_t>(word >> (8 * i));
+    return mac;
 }
 
 } // namespace tern::nic

@@ -179,8 +179,7 @@ private:
 
     void on_link(Link& link, const Message& m)
     {
-        net::MacAddress mac{};
-        tern::nic::mac_bytes(m.words[0], mac.bytes);
+        const net::MacAddress mac = tern::nic::mac_address(m.words[0]);
         const bool up = m.words[1] != 0;
         if (link.interface < 0) {
             const auto added = m_stack.add_interface(mac);
@@ -317,7 +316,7 @@ private:
             return;
         }
         const ip::DhcpClient* dhcp = m_stack.dhcp(static_cast<unsigned>(m.words[0]));
-        answer.words[1] = tern::nic::mac_word(i->mac.bytes);
+        answer.words[1] = tern::nic::mac_word(i->mac);
         answer.words[2] = i->address.value | uint64_t{i->prefix_length} << 32 | uint64_t{i->link_up} << 40 |
                           uint64_t{dhcp != nullptr ? static_cast<uint8_t>(dhcp->state()) : 0u} << 48;
         answer.words[3] = i->counters.rx_packets;
@@ -367,7 +366,7 @@ private:
         }
         const bool resolved = e.state == ip::ArpCache::State::resolved;
         answer.words[1] = e.ip.value;
-        answer.words[2] = tern::nic::mac_word(e.mac.bytes);
+        answer.words[2] = tern::nic::mac_word(e.mac);
         answer.words[3] = e.interface | uint64_t{resolved} << 8;
         answer.words[4] = (now_ns() - (resolved ? e.confirmed_ns : e.started_ns)) / 1'000'000;
     }
