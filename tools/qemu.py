@@ -5,7 +5,7 @@ Interactive use (usually through `./tern run`):
 
     python3 tools/qemu.py [--iso PATH] [--smp N] [--machine pc|q35] [--memory MiB]
                           [--uefi] [--accel tcg|kvm|auto] [--gdb[=PORT]]
-                          [--cmdline ARGS] [--dry-run] [-- extra qemu args...]
+                          [--cmdline ARGS] [--netdev SPEC] [--dry-run] [-- extra qemu args...]
 
 The serial console (COM1) is multiplexed with the QEMU monitor on this terminal
 (`-serial mon:stdio`): Ctrl-A X quits, Ctrl-A C switches to the monitor and back.
@@ -62,6 +62,10 @@ EXIT_KERNEL_FAULT = 37
 # starts with this prefix.
 SMBIOS_CMDLINE_PREFIX = "tern:"
 
+# The e1000's back end: QEMU's user-mode networking (no privileges; the guest
+# is 10.0.2.15 behind a NAT, DHCP and the gateway 10.0.2.2 are QEMU's).
+DEFAULT_NETDEV = "user,id=net0"
+
 
 class QemuError(Exception):
     """A problem the user can fix; the message says how."""
@@ -99,6 +103,10 @@ def build_command(
     accel: str = DEFAULT_ACCEL,
     gdb_port: Optional[int] = None,
     cmdline: Optional[str] = None,
+    netdev: str = DEFAULT_NETDEV,
+    kernel: Optional[Union[str, os.PathLike]] = None,
+    initrd: Optional[Union[str, os.PathLike]] = None,
+    append: Optional[str] = None,
     serial: Optional[str] = "mon:stdio",
     extra_args: Iterable[str] = (),
     qemu: Union[str, Sequence[str]] = QEMU_BINARY,
@@ -111,6 +119,11 @@ def build_command(
                   None leaves out -serial entirely (then extra_args must add one).
     gdb_port   -- start the gdb stub on this TCP port and stop the CPU at reset.
     cmdline    -- extra kernel arguments, passed through SMBIOS to GRUB.
+    netdev     -- the -netdev value behind the e1000 (its id must be net0):
+                  user-mode networking by default; tools/netns.py gives a tap.
+    kernel     -- boot this kernel image directly (-kernel) instead of `iso`, with
+                  `initrd` (-initrd) and the kernel command line `append` (-append);
+                  the same machine otherwise (tools/bench.py's Linux guest).
     qemu       -- QEMU binary, or a command prefix as a list (tests use a stub).
     accel      -- "tcg", "kvm" or "auto" (kvm if /dev/kvm is usable, else tcg).
 
@@ -126,6 +139,10 @@ def build_command(
         raise ValueError(f"smp must be an integer from 1 to 255, not {smp!r}")
     if not isinstance(memory, int) or memory < 64:
         raise ValueError(f"memory must be an integer of at least 64 (MiB), not {memory!r}")
+    if "id=net0" not in netdev.split(",")[1:]:
+        raise ValueError(f"netdev must have id=net0 (the e1000 uses it), not {netdev!r}")
+    if kernel is None and (initrd is not None or append is not None):
+        raise ValueError("initrd and append need kernel")
     if gdb_port is not None and not 1 <= int(gdb_port) <= 65535:
         raise ValueError(f"gdb port must be from 1 to 65535, not {gdb_port!r}")
 
@@ -143,14 +160,20 @@ def build_command(
     ]
     if uefi:
         cmd += ["-bios", str(ovmf)]
+    if kernel is None:
+        cmd += ["-boot", "d", "-cdrom", str(iso)]
+    else:
+        cmd += ["-kernel", str(kernel)]
+        if initrd is not None:
+            cmd += ["-initrd", str(initrd)]
+        if append is not None:
+            cmd += ["-append", append]
     cmd += [
-        "-boot", "d",
-        "-cdrom", str(iso),
         "-display", "none",
         "-no-reboot",
         "-device", DEBUG_EXIT_DEVICE,
         # romfile= drops the e1000's iPXE option ROM: faster boot, no PXE attempts.
-        "-netdev", "user,id=net0",
+        "-netdev", netdev,
         "-device", "e1000,netdev=net0,romfile=",
     ]
     if serial is not None:
@@ -235,6 +258,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cmdline", default=None, metavar="ARGS",
                         help="extra kernel command-line arguments, e.g. 'test=selftest' "
                              "(no ISO rebuild: passed through SMBIOS to GRUB)")
+    parser.add_argument("--netdev", default=DEFAULT_NETDEV, metavar="SPEC",
+                        help=f"QEMU -netdev behind the e1000, with id=net0 (default: {DEFAULT_NETDEV}; "
+                             "e.g. tap,id=net0,ifname=tap0,script=no,downscript=no)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the QEMU command instead of running it")
     return parser
@@ -257,7 +283,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cmd = build_command(
             args.iso, smp=args.smp, machine=args.machine, memory=args.memory,
             uefi=args.uefi, accel=accel, gdb_port=args.gdb, cmdline=args.cmdline,
-            serial="mon:stdio", extra_args=extra,
+            netdev=args.netdev, serial="mon:stdio", extra_args=extra,
         )
     except ValueError as err:
         print(f"tools/qemu.py: error: {err}", file=sys.stderr)

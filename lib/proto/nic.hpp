@@ -17,7 +17,8 @@ namespace tern::nic {
 enum Type : uint32_t {
     // driver -> ip: the device's state, first thing after connecting and on
     // every change. words[0] = MAC address (byte i in bits 8i..8i+7),
-    // words[1] = 1 link up / 0 down, words[2] = speed in Mb/s, words[3] = MTU.
+    // words[1] = 1 link up / 0 down, words[2] = speed in Mb/s, words[3] = MTU,
+    // words[4] = capabilities (bits below).
     link = 1,
     // driver -> ip: a received frame in the driver's pool (lent to ip);
     // flags = rx_flags.
@@ -25,13 +26,35 @@ enum Type : uint32_t {
     // ip -> driver: a receive buffer given back.
     rx_return = 3,
     // ip -> driver: a frame to send, in ip's pool (lent to the driver);
-    // flags = tx_flags, words[0] = checksum offload: start | offset << 8 |
-    // end << 16 (bytes from the frame's start; end 0: to the end).
+    // flags = tx_flags, words[0] = checksum offload: start | offset << 8
+    // (bytes from the frame's start): the device sums the frame from `start`
+    // to its end and stores the complement at `offset`, over whatever the
+    // field held (ip seeds it with the pseudo-header sum for TCP and UDP).
     tx = 4,
     // driver -> ip: a transmit buffer given back; words[0] = 0 sent,
     // else a drop reason (the device refused it).
     tx_done = 5,
+    // driver -> ip: frames the device dropped before ip could see them, as
+    // totals since this driver instance started (ip turns them into
+    // increments; a restarted driver starts again from 0). Sent when they
+    // change; the driver checks about once a second and after busy periods.
+    // words[counter] for each index in `device_drop` below.
+    device_drops = 6,
 };
+
+// Capabilities in the link message's words[4].
+namespace capability {
+constexpr uint64_t tx_checksum = 1; // honours tx_flags::checksum_offload
+} // namespace capability
+
+// The device_drops message's words.
+namespace device_drop {
+constexpr unsigned missed = 0;    // no receive buffer or FIFO room (the driver fell behind)
+constexpr unsigned oversize = 1;  // longer than the largest Ethernet frame
+constexpr unsigned undersize = 2; // runts, fragments, jabber
+constexpr unsigned errors = 3;    // CRC, alignment, symbol, length or descriptor errors
+constexpr unsigned count = 4;
+} // namespace device_drop
 
 namespace rx_flags {
 constexpr uint32_t ip_checksum_ok = 1;  // the device checked the IPv4 header checksum

@@ -5,6 +5,10 @@ namespace ip {
 const char* drop_name(Drop reason)
 {
     switch (reason) {
+    case Drop::nic_missed: return "nic_missed";
+    case Drop::nic_oversize: return "nic_oversize";
+    case Drop::nic_undersize: return "nic_undersize";
+    case Drop::nic_errors: return "nic_errors";
     case Drop::runt: return "runt";
     case Drop::oversize: return "oversize";
     case Drop::bad_ethertype: return "bad_ethertype";
@@ -49,6 +53,9 @@ const char* drop_name(Drop reason)
 bool drop_is_error(Drop reason)
 {
     switch (reason) {
+    case Drop::nic_oversize:
+    case Drop::nic_undersize:
+    case Drop::nic_errors:
     case Drop::runt:
     case Drop::oversize:
     case Drop::bad_source_mac:

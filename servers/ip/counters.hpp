@@ -9,6 +9,11 @@
 namespace ip {
 
 enum class Drop : uint8_t {
+    // In the NIC, before ip saw the frame (the driver reports the device's counters)
+    nic_missed,    // no receive buffer free: the driver or ip fell behind
+    nic_oversize,  // longer than the largest Ethernet frame
+    nic_undersize, // runts, fragments, jabber
+    nic_errors,    // CRC, alignment, symbol or length errors
     // Ethernet
     runt,          // shorter than an Ethernet header
     oversize,      // longer than the largest Ethernet frame
@@ -69,7 +74,7 @@ struct Counters {
     uint64_t tx_bytes = 0;
     uint64_t drops[drop_reason_count] = {};
 
-    void drop(Drop reason) { ++drops[static_cast<size_t>(reason)]; }
+    void drop(Drop reason, uint64_t count = 1) { drops[static_cast<size_t>(reason)] += count; }
     uint64_t dropped(Drop reason) const { return drops[static_cast<size_t>(reason)]; }
     uint64_t total_drops() const { return errors() + policy_drops(); }
     // Sums over the reasons that are errors, and over the others.

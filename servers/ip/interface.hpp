@@ -22,6 +22,7 @@ struct Interface {
     MacAddress mac;
     uint16_t mtu = tern::net::ethernet_max_payload;
     bool link_up = false;
+    bool tx_checksum_offload = false; // the NIC fills in transport checksums
     Ipv4Address address; // any(): not configured
     uint8_t prefix_length = 0;
     Counters counters;

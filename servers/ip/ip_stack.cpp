@@ -30,6 +30,10 @@ struct IpStack::Payload {
     const uint8_t* body = nullptr;
     size_t body_length = 0;
     bool pattern = false; // body bytes are (offset & 0xFF) instead of body[]
+    // The offset in head of a checksum over the whole payload still to be
+    // computed (the field holds its seed); -1: none. emit() has the NIC do it
+    // when it can, else computes it.
+    int checksum_at = -1;
 
     size_t length() const { return head_length + body_length; }
 
@@ -116,6 +120,20 @@ const Interface* IpStack::interface(unsigned index) const
 const Counters* IpStack::counters(unsigned index) const
 {
     return index < m_interface_count ? &m_interfaces[index].counters : nullptr;
+}
+
+void IpStack::set_tx_checksum_offload(unsigned index, bool on)
+{
+    if (Interface* n = nic(index))
+        n->tx_checksum_offload = on;
+}
+
+void IpStack::count_device_drops(unsigned index, Drop reason, uint64_t count)
+{
+    const bool device_reason = reason == Drop::nic_missed || reason == Drop::nic_oversize ||
+                               reason == Drop::nic_undersize || reason == Drop::nic_errors;
+    if (Interface* n = nic(index); n != nullptr && device_reason)
+        n->counters.drop(reason, count);
 }
 
 const DhcpClient* IpStack::dhcp(unsigned index) const { return index < m_interface_count ? &m_dhcp[index] : nullptr; }
@@ -353,7 +371,7 @@ void IpStack::receive_icmp(unsigned index, const Ipv4Header& header, const uint8
         reply.head_length = icmp_header_size;
         reply.body = message + icmp_header_size;
         reply.body_length = length - icmp_header_size;
-        store_be16(reply.head + 2, checksum_finish(reply.sum(0)));
+        reply.checksum_at = 2;
         (void)send_datagram(header.source, ip_protocol::icmp, reply, header.destination);
         return;
     }
@@ -478,7 +496,7 @@ Result<void> IpStack::ping(Ipv4Address destination, uint16_t identifier, uint16_
     }
     p.pattern = true;
     p.body_length = icmp_header_size + payload_size - p.head_length;
-    store_be16(p.head + 2, checksum_finish(p.sum(0)));
+    p.checksum_at = 2;
     return send_datagram(destination, ip_protocol::icmp, p, Ipv4Address::any());
 }
 
@@ -545,6 +563,21 @@ Result<void> IpStack::emit(unsigned index, Ipv4Address source, Ipv4Address desti
     const size_t total = payload.length();
     const size_t room = n.mtu - ipv4_min_header;
     const size_t chunk_limit = total <= room ? room : room & ~size_t{7};
+    // The transport checksum: the NIC's job when the datagram is one frame
+    // for the wire and the NIC can; else computed here.
+    TxChecksum checksum;
+    Payload computed;
+    const Payload* p = &payload;
+    if (payload.checksum_at >= 0) {
+        const uint16_t start = ethernet_header_size + ipv4_min_header;
+        if (!loopback && total <= room && n.tx_checksum_offload) {
+            checksum = {start, static_cast<uint16_t>(start + payload.checksum_at)};
+        } else {
+            computed = payload;
+            store_be16(computed.head + payload.checksum_at, checksum_finish(computed.sum(0)));
+            p = &computed;
+        }
+    }
     Ipv4Header header;
     header.identification = m_next_identification++;
     header.protocol = protocol;
@@ -559,7 +592,7 @@ Result<void> IpStack::emit(unsigned index, Ipv4Address source, Ipv4Address desti
         uint8_t* frame = m_frame;
         EthernetHeader{.destination = n.mac, .source = n.mac, .ethertype = ethertype::ipv4}.write(frame);
         header.write(frame + ethernet_header_size);
-        payload.copy(offset, frame + ethernet_header_size + ipv4_min_header, chunk);
+        p->copy(offset, frame + ethernet_header_size + ipv4_min_header, chunk);
         const size_t length = ethernet_header_size + ipv4_min_header + chunk;
         if (loopback) {
             if (!m_loopback.push(index, destination, frame, length)) {
@@ -567,7 +600,7 @@ Result<void> IpStack::emit(unsigned index, Ipv4Address source, Ipv4Address desti
                 return Error::busy;
             }
         } else {
-            const auto sent = output(index, next_hop, frame, length);
+            const auto sent = output(index, next_hop, frame, length, checksum);
             if (!sent.ok())
                 return sent;
         }
@@ -578,17 +611,20 @@ Result<void> IpStack::emit(unsigned index, Ipv4Address source, Ipv4Address desti
 
 // Sends an IPv4 frame (destination MAC still to fill in) to `next_hop`, or
 // queues it until ARP has resolved it.
-Result<void> IpStack::output(unsigned index, Ipv4Address next_hop, uint8_t* frame, size_t length)
+Result<void> IpStack::output(unsigned index, Ipv4Address next_hop, uint8_t* frame, size_t length, TxChecksum checksum)
 {
     Interface& n = m_interfaces[index];
     if (next_hop.is_broadcast()) {
         MacAddress::broadcast().store(frame);
-        return transmit(index, frame, length);
+        return transmit(index, frame, length, checksum);
     }
     if (const MacAddress* mac = m_arp.lookup(index, next_hop, m_now_ns)) {
         mac->store(frame);
-        return transmit(index, frame, length);
+        return transmit(index, frame, length, checksum);
     }
+    // It waits for ARP, finished: waiting frames carry no offload requests.
+    if (checksum.requested())
+        store_be16(frame + checksum.offset, internet_checksum(frame + checksum.start, length - checksum.start));
     ArpCache::Evicted evicted;
     const ArpCache::Resolve resolve = m_arp.resolve(index, next_hop, m_now_ns, evicted);
     if (evicted.any && evicted.interface < m_interface_count) {
@@ -605,7 +641,7 @@ Result<void> IpStack::output(unsigned index, Ipv4Address next_hop, uint8_t* fram
     return {};
 }
 
-Result<void> IpStack::transmit(unsigned index, const uint8_t* frame, size_t length)
+Result<void> IpStack::transmit(unsigned index, const uint8_t* frame, size_t length, TxChecksum checksum)
 {
     Interface& n = m_interfaces[index];
     if (!n.link_up) {
@@ -619,7 +655,7 @@ Result<void> IpStack::transmit(unsigned index, const uint8_t* frame, size_t leng
         frame = padded;
         length = ethernet_min_frame;
     }
-    if (!m_sink.transmit(index, frame, length)) {
+    if (!m_sink.transmit(index, frame, length, checksum)) {
         n.counters.drop(Drop::tx_failed);
         return Error::busy;
     }
@@ -640,14 +676,14 @@ void IpStack::send_arp(unsigned index, ArpOperation operation, const MacAddress&
               .target_mac = target_mac,
               .target_ip = target_ip}
         .write(frame + ethernet_header_size);
-    (void)transmit(index, frame, sizeof(frame));
+    (void)transmit(index, frame, sizeof(frame), {});
 }
 
 void IpStack::flush_pending(unsigned index, Ipv4Address next_hop, const MacAddress& mac)
 {
     while (PacketQueue::Packet* packet = m_pending.oldest_for(index, next_hop)) {
         mac.store(packet->frame);
-        (void)transmit(index, packet->frame, packet->length);
+        (void)transmit(index, packet->frame, packet->length, {});
         m_pending.release(packet);
     }
 }

@@ -34,12 +34,23 @@ using tern::Error;
 using tern::Result;
 using tern::net::Ipv4Header;
 
+// A checksum the NIC is to compute while sending (interfaces whose driver
+// offers it; IpStack::set_tx_checksum_offload): the ones'-complement sum of
+// the frame's bytes from `start` to its end, complemented and stored at
+// `offset`, over the seed the field holds. offset 0: nothing to do.
+struct TxChecksum {
+    uint16_t start = 0;
+    uint16_t offset = 0;
+    bool requested() const { return offset != 0; }
+};
+
 // The NIC driver's transmit queue. `frame` is a whole Ethernet frame without
-// FCS (at least 60 bytes: the stack pads) and is only valid during the call.
-// False if the frame could not be queued (counted as tx_failed).
+// FCS (at least 60 bytes: the stack pads) and is only valid during the call;
+// `checksum` says what the NIC must fill in. False if the frame could not be
+// queued (counted as tx_failed).
 class FrameSink {
 public:
-    virtual bool transmit(unsigned interface, const uint8_t* frame, size_t length) = 0;
+    virtual bool transmit(unsigned interface, const uint8_t* frame, size_t length, const TxChecksum& checksum) = 0;
 
 protected:
     ~FrameSink() = default;
@@ -104,6 +115,9 @@ public:
     const Interface* interface(unsigned index) const;
     // Link down: frames are dropped both ways and waiting packets are discarded.
     void set_link(unsigned index, bool up);
+    // Whether the interface's NIC computes transport checksums (TxChecksum)
+    // for the stack; off for a new interface.
+    void set_tx_checksum_offload(unsigned index, bool on);
     // Gives the interface an address and its connected route (replacing what
     // it had). invalid_argument for a non-unicast address or a prefix outside 1..32.
     Result<void> configure(unsigned index, Ipv4Address address, uint8_t prefix_length);
@@ -157,6 +171,10 @@ public:
     // non-existent interface).
     const Counters* counters(unsigned index) const;
     const Counters& stack_counters() const { return m_stack_counters; }
+    // Frames the NIC of `index` dropped before the stack saw them (its driver
+    // reports the device's counters): `count` more under `reason`, which
+    // must be one of the nic_* reasons (others are ignored).
+    void count_device_drops(unsigned index, Drop reason, uint64_t count);
 
 private:
     struct Payload;
@@ -182,8 +200,8 @@ private:
                                Ipv4Address preferred_source);
     Result<void> emit(unsigned index, Ipv4Address source, Ipv4Address destination, Ipv4Address next_hop,
                       uint8_t protocol, const Payload& payload, bool loopback);
-    Result<void> output(unsigned index, Ipv4Address next_hop, uint8_t* frame, size_t length);
-    Result<void> transmit(unsigned index, const uint8_t* frame, size_t length);
+    Result<void> output(unsigned index, Ipv4Address next_hop, uint8_t* frame, size_t length, TxChecksum checksum);
+    Result<void> transmit(unsigned index, const uint8_t* frame, size_t length, TxChecksum checksum);
     void send_arp(unsigned index, tern::net::ArpOperation operation, const MacAddress& target_mac,
                   Ipv4Address target_ip, const MacAddress& link_destination);
     void flush_pending(unsigned index, Ipv4Address next_hop, const MacAddress& mac);

@@ -38,6 +38,8 @@ struct Link {
     uint64_t pci_address = 0;
     int interface = -1; // made when the driver first reports its MAC
     bool used = false;
+    // The driver instance's last device_drops totals (it starts from 0).
+    uint64_t device_drops[tern::nic::device_drop::count] = {};
 };
 
 class Server final : public ip::FrameSink, public ip::EchoListener {
@@ -72,7 +74,7 @@ public:
     }
 
     // --- FrameSink: a frame the stack sends, to the driver of `interface`.
-    bool transmit(unsigned interface, const uint8_t* frame, size_t length) override
+    bool transmit(unsigned interface, const uint8_t* frame, size_t length, const ip::TxChecksum& checksum) override
     {
         Link* link = link_for(interface);
         if (link == nullptr || length > m_pool.geometry().buffer_size || link->channel.tx().space() == 0)
@@ -88,6 +90,10 @@ public:
         m = Message{};
         m.type = tern::nic::tx;
         m.buffer = ref;
+        if (checksum.requested()) {
+            m.flags = tern::nic::tx_flags::checksum_offload;
+            m.words[0] = checksum.start | uint64_t{checksum.offset} << 8;
+        }
         link->channel.publish(1);
         return true;
     }
@@ -150,6 +156,7 @@ private:
             const Message m = rx.read(i);
             switch (m.type) {
             case tern::nic::link: on_link(link, m); break;
+            case tern::nic::device_drops: on_device_drops(link, m); break;
             case tern::nic::rx: {
                 const auto* pool = link.channel.peer_pool();
                 const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : tern::Result<uint8_t*>(tern::Error::malformed);
@@ -191,8 +198,24 @@ private:
             configure(added.value());
         }
         m_stack.set_link(static_cast<unsigned>(link.interface), up);
+        m_stack.set_tx_checksum_offload(static_cast<unsigned>(link.interface),
+                                        (m.words[4] & tern::nic::capability::tx_checksum) != 0);
         print("ip: %s: driver 0x%lx, MAC %s, link %s\n", m_stack.interface(link.interface)->name,
               link.channel.peer(), net::to_text(mac).text, up ? "up" : "down");
+    }
+
+    // The driver's totals become increments of the interface's nic_* drops.
+    void on_device_drops(Link& link, const Message& m)
+    {
+        static constexpr ip::Drop reasons[tern::nic::device_drop::count] = {
+            ip::Drop::nic_missed, ip::Drop::nic_oversize, ip::Drop::nic_undersize, ip::Drop::nic_errors};
+        for (unsigned i = 0; i < tern::nic::device_drop::count; ++i) {
+            const uint64_t total = m.words[i];
+            const uint64_t more = total >= link.device_drops[i] ? total - link.device_drops[i] : total;
+            link.device_drops[i] = total;
+            if (link.interface >= 0 && more != 0)
+                m_stack.count_device_drops(static_cast<unsigned>(link.interface), reasons[i], more);
+        }
     }
 
     // A new interface gets what the boot options say (DHCP by default).
@@ -272,6 +295,8 @@ private:
         }
         slot->used = true;
         slot->pci_address = request.words[5];
+        for (uint64_t& total : slot->device_drops)
+            total = 0; // a new driver instance counts from 0
     }
 
     void control(const sys::Message& m)

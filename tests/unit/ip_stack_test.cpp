@@ -611,3 +611,77 @@ TEST(IpStackSize, FitsComfortably)
 }
 
 } // namespace
+
+TEST_F(IpStackInput, DeviceDropsAreCountedOnlyUnderNicReasons)
+{
+    const ip::Counters before = *stack->counters(0);
+    stack->count_device_drops(0, Drop::nic_oversize, 7);
+    stack->count_device_drops(0, Drop::nic_oversize, 3);
+    stack->count_device_drops(0, Drop::nic_missed, 2);
+    stack->count_device_drops(0, Drop::ip_bad_checksum, 5); // not a device reason: ignored
+    stack->count_device_drops(9, Drop::nic_errors, 1);      // no such interface: ignored
+    const ip::Counters& c = *stack->counters(0);
+    EXPECT_EQ(c.dropped(Drop::nic_oversize), 10u);
+    EXPECT_EQ(c.dropped(Drop::nic_missed), 2u);
+    EXPECT_EQ(c.dropped(Drop::ip_bad_checksum), 0u);
+    EXPECT_EQ(c.errors() - before.errors(), 10u); // oversize is broken input; missed is not
+    EXPECT_EQ(c.policy_drops() - before.policy_drops(), 2u);
+    EXPECT_EQ(c.rx_packets, before.rx_packets); // the stack never saw these frames
+}
+
+// Without offload the stack computes every checksum itself.
+TEST_F(IpStackInput, WithoutOffloadTheStackComputesTheChecksum)
+{
+    feed(echo_request_frame(0x4242, 18, pattern(56, 3)));
+    auto sent = nic.take();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_FALSE(sent[0].offload.requested());
+    EXPECT_EQ(sent[0].as_given, sent[0].frame);
+    EXPECT_EQ(sent[0].ip_payload(), icmp(0, 0, 0x4242, 18, pattern(56, 3)));
+}
+
+// With offload the echo reply leaves its ICMP checksum to the NIC: the field
+// holds 0 (the seed) and the request covers the ICMP message.
+TEST_F(IpStackInput, WithOffloadTheNicComputesTheEchoReplyChecksum)
+{
+    stack->set_tx_checksum_offload(0, true);
+    const Bytes data = pattern(1000, 5);
+    feed(echo_request_frame(0x4242, 19, data));
+    auto sent = nic.take();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].offload.start, 34);
+    EXPECT_EQ(sent[0].offload.offset, 36);
+    EXPECT_EQ(get16(sent[0].as_given, 36), 0);
+    EXPECT_EQ(ref_checksum(sent[0].as_given, 14, 20), 0); // the IP header checksum is still ours
+    EXPECT_EQ(sent[0].ip_payload(), icmp(0, 0, 0x4242, 19, data));
+    EXPECT_EQ(drops_since_baseline(), "");
+}
+
+// Fragmented datagrams, packets waiting for ARP, and loopback never ask the
+// NIC: each gets a correct checksum from the stack.
+TEST_F(IpStackOutput, OffloadOnlyForSingleFramesToTheWire)
+{
+    stack->set_tx_checksum_offload(0, true);
+    ASSERT_TRUE(stack->ping(peer_ip, 1, 1, 3000, now).ok()); // three fragments
+    auto sent = nic.take();
+    ASSERT_EQ(sent.size(), 3u);
+    Bytes message;
+    for (const Sent& fragment : sent) {
+        EXPECT_FALSE(fragment.offload.requested());
+        Bytes p = fragment.ip_payload();
+        message.insert(message.end(), p.begin(), p.end());
+    }
+    EXPECT_EQ(ref_checksum(message, 0, message.size()), 0);
+
+    const Ipv4Address stranger = ip4(10, 0, 2, 77); // on the subnet, not in the ARP cache
+    const MacAddress stranger_mac{{0x52, 0x55, 0x0a, 0x00, 0x02, 0x4d}};
+    ASSERT_TRUE(stack->ping(stranger, 1, 2, 56, now).ok());
+    sent = nic.take();
+    ASSERT_EQ(sent.size(), 1u); // the ARP request; the ping waits
+    feed(ethernet(our_mac, stranger_mac, 0x0806, arp(2, stranger_mac, stranger, our_mac, our_ip)));
+    sent = nic.take();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_FALSE(sent[0].offload.requested());
+    const Bytes icmp_message = sent[0].ip_payload();
+    EXPECT_EQ(ref_checksum(icmp_message, 0, icmp_message.size()), 0);
+}

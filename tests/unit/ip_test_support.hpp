@@ -169,7 +169,9 @@ inline Bytes echo_request_frame(uint16_t id, uint16_t seq, const Bytes& data, Ip
 
 struct Sent {
     unsigned interface;
-    Bytes frame;
+    Bytes frame;          // as it goes on the wire (FakeNic did the offloaded checksum)
+    ip::TxChecksum offload; // what the stack asked the NIC to compute
+    Bytes as_given;       // the frame as the stack handed it over
 
     uint16_t ethertype() const { return get16(frame, 12); }
     MacAddress destination_mac() const { return get_mac(frame, 0); }
@@ -192,11 +194,20 @@ struct Sent {
 
 class FakeNic : public ip::FrameSink {
 public:
-    bool transmit(unsigned interface, const uint8_t* frame, size_t length) override
+    // Does what a NIC with checksum offload does with `checksum`, and keeps
+    // the request and the frame as the stack handed it over.
+    bool transmit(unsigned interface, const uint8_t* frame, size_t length, const ip::TxChecksum& checksum) override
     {
         if (refuse)
             return false;
-        sent.push_back({interface, Bytes(frame, frame + length)});
+        Sent s{interface, Bytes(frame, frame + length)};
+        s.offload = checksum;
+        s.as_given = s.frame;
+        if (checksum.requested()) {
+            const uint16_t sum = tern::net::internet_checksum(&s.frame[checksum.start], length - checksum.start);
+            put16(s.frame, checksum.offset, sum);
+        }
+        sent.push_back(std::move(s));
         return true;
     }
     std::vector<Sent> take()
