@@ -55,3 +55,35 @@ inline DropName drop_name(const uint64_t (&words)[6])
 }
 
 } // namespace tern::ip_proto
+
+// The transport channel: how the servers above ip (udp, tcp) get their
+// protocol's datagrams and send their own. A transport server connects to
+// the service "ip" (runtime/channel.hpp) offering its send pool, with the
+// channel argument transport_argument(protocol); ip offers its pool in the
+// reply. One server per protocol: a second connection for a protocol that
+// has a live one is refused (busy). Without a server, ip answers the
+// protocol's datagrams with ICMP protocol unreachable.
+namespace tern::ip_transport {
+
+constexpr uint64_t argument_tag = 0x5452'0000'0000'0000; // "TR": not a PCI address
+constexpr uint64_t transport_argument(uint8_t protocol) { return argument_tag | protocol; }
+constexpr bool is_transport_argument(uint64_t argument) { return (argument & ~uint64_t{0xFF}) == argument_tag; }
+
+enum Type : uint32_t {
+    // ip -> transport: a datagram's payload (reassembled), lent in ip's pool.
+    // words[0] = source IPv4 | destination IPv4 << 32, words[1] = interface
+    // | TTL << 8 | (1 if it came to a broadcast address) << 16.
+    deliver = 1,
+    // transport -> ip: a delivered buffer given back.
+    deliver_done = 2,
+    // transport -> ip: a payload to send as one datagram of the channel's
+    // protocol, lent in the transport's pool. words[0] = destination IPv4
+    // (the source is the address of the interface the route picks).
+    send = 3,
+    // ip -> transport: a sent buffer given back; words[0] = 0 when ip took
+    // it, else -tern::sys::Error (not_found: no route; invalid_argument: bad
+    // destination or length; busy: no room to wait for ARP).
+    send_done = 4,
+};
+
+} // namespace tern::ip_transport

@@ -33,6 +33,7 @@ const char* drop_name(Drop reason)
     case Drop::reassembly_timeout: return "reassembly_timeout";
     case Drop::reassembly_full: return "reassembly_full";
     case Drop::protocol_unreachable: return "protocol_unreachable";
+    case Drop::transport_busy: return "transport_busy";
     case Drop::icmp_truncated: return "icmp_truncated";
     case Drop::icmp_bad_checksum: return "icmp_bad_checksum";
     case Drop::icmp_ignored: return "icmp_ignored";

@@ -41,6 +41,7 @@ enum class Drop : uint8_t {
     reassembly_timeout, // a datagram whose fragments did not all arrive in time
     reassembly_full,    // a datagram evicted to make room for a newer one
     protocol_unreachable, // no server for the protocol (answered with ICMP)
+    transport_busy,       // the protocol's server had no room for it
     // ICMP
     icmp_truncated,
     icmp_bad_checksum,

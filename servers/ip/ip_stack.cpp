@@ -342,8 +342,11 @@ void IpStack::deliver(unsigned index, const Ipv4Header& header, const uint8_t* d
     if (header.protocol == ip_protocol::udp && m_dhcp[index].active() && length >= udp_header_size &&
         load_be16(payload + 2) == dhcp::client_port)
         return receive_dhcp(index, header, datagram);
-    if (m_upper != nullptr && m_upper->deliver(index, header, payload, length))
+    const Delivery delivery = m_upper != nullptr ? m_upper->deliver(index, header, payload, length) : Delivery::no_server;
+    if (delivery == Delivery::taken)
         return;
+    if (delivery == Delivery::busy)
+        return n.counters.drop(Drop::transport_busy);
     n.counters.drop(Drop::protocol_unreachable);
     // RFC 1122 3.2.2: no ICMP error about a datagram to a broadcast address.
     if (!to_broadcast)
@@ -394,7 +397,7 @@ void IpStack::receive_icmp(unsigned index, const Ipv4Header& header, const uint8
         return;
     }
     if (icmp.type != icmp_type::echo_reply && m_upper != nullptr &&
-        m_upper->deliver(index, header, message, length))
+        m_upper->deliver(index, header, message, length) == Delivery::taken)
         return;
     n.counters.drop(Drop::icmp_ignored);
 }

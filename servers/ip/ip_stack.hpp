@@ -56,14 +56,20 @@ protected:
     ~FrameSink() = default;
 };
 
+// What became of a datagram offered to the transport servers.
+enum class Delivery : uint8_t {
+    taken,     // a server has it
+    no_server, // nobody takes that protocol: ICMP protocol unreachable
+    busy,      // its server has no room right now: dropped (transport_busy)
+};
+
 // The transport servers (tcp, udp) behind their channels. `payload` is the
 // datagram's payload (reassembled if it came in fragments), valid during the
-// call. False if nobody takes that protocol: the stack answers with ICMP
-// protocol unreachable. ICMP messages other than echo are offered here too
-// (a false return just drops them).
+// call. ICMP messages other than echo are offered here too (anything but
+// `taken` just drops them).
 class Upper {
 public:
-    virtual bool deliver(unsigned interface, const Ipv4Header& header, const uint8_t* payload, size_t length) = 0;
+    virtual Delivery deliver(unsigned interface, const Ipv4Header& header, const uint8_t* payload, size_t length) = 0;
 
 protected:
     ~Upper() = default;

@@ -2,7 +2,9 @@
 // calls); this file binds it to Tern: NIC drivers connect to the service
 // "ip" over channels (proto/nic.hpp) and lend it received frames, which go
 // through the stack and back to the driver; frames the stack sends are copied
-// into ip's own transmit pool and lent to the driver. The shell asks over the
+// into ip's own transmit pool and lent to the driver. Transport servers
+// (udp, tcp) connect the same way for their protocol's datagrams
+// (proto/ip.hpp ip_transport). The shell asks over the
 // control path (proto/ip.hpp). A restarted driver (same PCI address) gets
 // its interface back; the interface's link is down while it is gone.
 #include "ip_stack.hpp"
@@ -29,6 +31,7 @@ using tern::print;
 constexpr uint32_t tx_buffers = 1024;
 constexpr uint32_t batch = 32;
 constexpr size_t max_links = ip::max_interfaces;
+constexpr size_t max_transports = 4;
 
 uint64_t now_ns() { return static_cast<uint64_t>(sys::uptime()); }
 
@@ -42,9 +45,21 @@ struct Link {
     uint64_t device_drops[tern::nic::device_drop::count] = {};
 };
 
-class Server final : public ip::FrameSink, public ip::EchoListener {
+// A transport server's channel (udp, tcp; proto/ip.hpp ip_transport): the
+// datagrams of its protocol go up copied into ip's pool, and its own come
+// down in its pool.
+struct Transport {
+    tern::Channel channel;
+    uint8_t protocol = 0;
+};
+
+class Server final : public ip::FrameSink, public ip::EchoListener, public ip::Upper {
 public:
-    Server() : m_stack(*this) { m_stack.set_echo_listener(this); }
+    Server() : m_stack(*this)
+    {
+        m_stack.set_echo_listener(this);
+        m_stack.set_upper(this);
+    }
 
     void run(int argc, char** argv)
     {
@@ -60,6 +75,10 @@ public:
             for (Link& link : m_links) {
                 if (link.used && link.channel.is_open())
                     worked = drain(link) || worked;
+            }
+            for (Transport& transport : m_transports) {
+                if (transport.channel.is_open())
+                    worked = drain(transport) || worked;
             }
             const uint64_t now = now_ns();
             if (now >= m_stack.next_deadline_ns()) {
@@ -98,6 +117,34 @@ public:
         return true;
     }
 
+    // --- Upper: a datagram for a transport server, copied into ip's pool
+    // and lent to it.
+    ip::Delivery deliver(unsigned interface, const tern::net::Ipv4Header& header, const uint8_t* payload,
+                         size_t length) override
+    {
+        Transport* transport = transport_for(header.protocol);
+        if (transport == nullptr)
+            return ip::Delivery::no_server;
+        // A datagram beyond one buffer cannot go up yet (the tcp and udp servers will need it).
+        if (length > m_pool.geometry().buffer_size || transport->channel.tx().space() == 0)
+            return ip::Delivery::busy;
+        auto buffer = m_pool.owner().allocate();
+        if (!buffer.ok())
+            return ip::Delivery::busy;
+        BufferRef ref = buffer.value();
+        ref.length = static_cast<uint32_t>(length);
+        __builtin_memcpy(m_pool.data(ref), payload, length);
+        (void)m_pool.owner().lend(ref, holder(*transport));
+        Message& m = transport->channel.tx().slot(0);
+        m = Message{};
+        m.type = tern::ip_transport::deliver;
+        m.buffer = ref;
+        m.words[0] = header.source.value | uint64_t{header.destination.value} << 32;
+        m.words[1] = interface | uint64_t{header.ttl} << 8;
+        transport->channel.publish(1);
+        return ip::Delivery::taken;
+    }
+
     // --- EchoListener: the shell's ping waits for this.
     void echo_reply(const ip::EchoReply& reply) override
     {
@@ -117,6 +164,100 @@ private:
     static constexpr uint16_t ping_identifier = 0x7465; // "te"
 
     static tern::channel::PoolOwner::Holder holder(const Link& link) { return static_cast<uint16_t>(1 + link.interface); }
+    tern::channel::PoolOwner::Holder holder(const Transport& transport) const
+    {
+        return static_cast<uint16_t>(16 + (&transport - m_transports));
+    }
+
+    Transport* transport_for(uint8_t protocol)
+    {
+        for (Transport& transport : m_transports) {
+            if (transport.channel.is_open() && transport.protocol == protocol)
+                return &transport;
+        }
+        return nullptr;
+    }
+
+    // Handles up to one batch from a transport server; true if there was anything.
+    bool drain(Transport& transport)
+    {
+        auto& rx = transport.channel.rx();
+        auto& tx = transport.channel.tx();
+        const uint32_t waiting = rx.available();
+        const uint32_t room = tx.space(batch);
+        uint32_t n = waiting < batch ? waiting : batch;
+        n = n < room ? n : room; // each send needs its send_done slot
+        uint32_t answers = 0;
+        for (uint32_t i = 0; i < n; ++i) {
+            const Message m = rx.read(i);
+            if (m.type == tern::ip_transport::deliver_done) {
+                if (m_pool.owner().take_back(m.buffer, holder(transport)).ok())
+                    (void)m_pool.owner().free(m.buffer);
+            } else if (m.type == tern::ip_transport::send) {
+                Message& back = tx.slot(answers++);
+                back = Message{};
+                back.type = tern::ip_transport::send_done;
+                back.buffer = m.buffer;
+                back.words[0] = static_cast<uint64_t>(send_for(transport, m));
+            }
+        }
+        if (n != 0)
+            transport.channel.release(n);
+        if (answers != 0)
+            transport.channel.publish(answers);
+        if (rx.broken() || tx.broken() || (n == 0 && transport.channel.peer_closed()))
+            close(transport, "its channel broke or closed");
+        return n != 0;
+    }
+
+    // One datagram from a transport server; 0 or -sys::Error.
+    int64_t send_for(Transport& transport, const Message& m)
+    {
+        const auto* pool = transport.channel.peer_pool();
+        const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : tern::Result<uint8_t*>(tern::Error::malformed);
+        if (!bytes.ok())
+            return sys::error_code(sys::Error::invalid_argument);
+        const net::Ipv4Address destination{static_cast<uint32_t>(m.words[0])};
+        const auto sent = m_stack.send_ip(destination, transport.protocol, bytes.value(), m.buffer.length, now_ns());
+        if (sent.ok())
+            return 0;
+        switch (sent.error()) {
+        case tern::Error::not_found: return sys::error_code(sys::Error::not_found);
+        case tern::Error::busy: return sys::error_code(sys::Error::busy);
+        default: return sys::error_code(sys::Error::invalid_argument);
+        }
+    }
+
+    void close(Transport& transport, const char* why)
+    {
+        print("ip: protocol %u server 0x%lx: %s\n", transport.protocol, transport.channel.peer(), why);
+        (void)m_pool.owner().reclaim(holder(transport));
+        transport.channel.close();
+    }
+
+    // A transport server connects: one per protocol; ICMP is ip's own.
+    void accept_transport(const sys::Message& request)
+    {
+        const auto protocol = static_cast<uint8_t>(request.words[5] & 0xFF);
+        Transport* slot = nullptr;
+        for (Transport& transport : m_transports) {
+            if (slot == nullptr && !transport.channel.is_open())
+                slot = &transport;
+        }
+        if (protocol == net::ip_protocol::icmp || transport_for(protocol) != nullptr || slot == nullptr) {
+            sys::Message refused{};
+            refused.type = request.type;
+            refused.words[0] = static_cast<uint64_t>(sys::error_code(sys::Error::busy));
+            (void)sys::reply(request.source, refused);
+            return;
+        }
+        if (const auto accepted = slot->channel.accept(request, &m_pool); !accepted.ok()) {
+            print("ip: refused a transport channel from 0x%lx: %s\n", request.source, tern::error_name(accepted.error()));
+            return;
+        }
+        slot->protocol = protocol;
+        print("ip: protocol %u served by 0x%lx\n", protocol, request.source);
+    }
 
     // The boot options after the program name, as one line for the parser.
     const char* joined_options(int argc, char** argv)
@@ -272,6 +413,8 @@ private:
 
     void accept(const sys::Message& request)
     {
+        if (tern::ip_transport::is_transport_argument(request.words[5]))
+            return accept_transport(request);
         // The same device again (a restarted driver): its old link.
         Link* slot = nullptr;
         for (Link& link : m_links) {
@@ -313,6 +456,10 @@ private:
             for (Link& link : m_links) {
                 if (link.used && link.channel.peer_ended(m))
                     drop(link, "it ended");
+            }
+            for (Transport& transport : m_transports) {
+                if (transport.channel.is_open() && transport.channel.peer_ended(m))
+                    close(transport, "it ended");
             }
             return;
         }
@@ -445,6 +592,10 @@ private:
             if (link.used && link.channel.is_open())
                 set.add(link.channel.rx());
         }
+        for (Transport& transport : m_transports) {
+            if (transport.channel.is_open())
+                set.add(transport.channel.rx());
+        }
         uint64_t deadline = m_stack.next_deadline_ns();
         if (m_ping.client != 0 && m_ping.deadline_ns < deadline)
             deadline = m_ping.deadline_ns;
@@ -467,6 +618,7 @@ private:
     ip::BootConfig m_config;
     tern::SharedPool m_pool;
     Link m_links[max_links];
+    Transport m_transports[max_transports];
     Ping m_ping;
     uint32_t m_reported[ip::max_interfaces] = {}; // the DHCP address last announced
 };

@@ -18,6 +18,9 @@ Cases (one per CTest test; each boots its own QEMU):
   driver_crash  ping every 10 ms from the namespace while the shell crashes the
                 e1000 driver: rs restarts it, ip reattaches it, and the longest
                 gap between two replies is under 1 s.
+  udp_echo      UDP to Tern with no UDP server gets ICMP protocol unreachable;
+                then `run udpecho` (on ip's transport channel for UDP) echoes
+                2000 datagrams of random sizes, each equal to what was sent.
 
 Tern boots with the static address 192.168.77.2/24 (kernel command line
 `ip.ip=...`); the namespace side is 192.168.77.1. Needs root: otherwise the
@@ -355,6 +358,52 @@ def case_driver_crash(console: Console, net: netns.TapNetwork) -> list[str]:
             f"{len(replies)} replies in all"]
 
 
+def case_udp_echo(console: Console, net: netns.TapNetwork, datagrams: int) -> list[str]:
+    """No UDP server: ip answers with ICMP protocol unreachable (Linux reports
+    ENOPROTOOPT on the socket). With udpecho on ip's transport channel for UDP:
+    every datagram comes back equal."""
+    program = r"""
+import errno, os, random, socket, sys
+guest, count = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2.0)
+s.connect((guest, 7))
+if count == 0:
+    s.send(b"anyone?")
+    try:
+        s.recv(2048)
+        print("answered")
+    except OSError as e:
+        print("error", errno.errorcode.get(e.errno, e.errno))
+    sys.exit(0)
+rng = random.Random(7)
+good = 0
+for i in range(count):
+    data = rng.randbytes(rng.randrange(1, 1473))
+    s.send(data)
+    try:
+        reply = s.recv(2048)
+    except socket.timeout:
+        print("lost", i, len(data)); continue
+    if reply == data:
+        good += 1
+    else:
+        print("different", i, len(data), len(reply))
+print("echoed", good, "of", count)
+"""
+    result = net.run([sys.executable, "-c", program, net.guest, "0"], "UDP before udpecho")
+    if result.strip() != "error ENOPROTOOPT":
+        raise Failure(f"UDP with no server: expected ICMP protocol unreachable (ENOPROTOOPT), got {result.strip()!r}")
+    since = console.type("run udpecho")
+    console.wait(r"udpecho: serving UDP port 7", 10, since=since)
+    result = net.run([sys.executable, "-c", program, net.guest, str(datagrams)], "UDP echo")
+    if f"echoed {datagrams} of {datagrams}" not in result:
+        raise Failure(f"UDP echo: {result.strip()[-500:]}")
+    check_no_restarts(console)
+    return ["UDP without a server: ICMP protocol unreachable (ENOPROTOOPT)",
+            f"udpecho on ip's UDP channel: {datagrams} of {datagrams} datagrams of 1..1472 bytes echoed equal"]
+
+
 def wait_until(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -363,7 +412,7 @@ def wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-CASES = ("ping_flood", "malformed", "driver_crash")
+CASES = ("ping_flood", "malformed", "driver_crash", "udp_echo")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -422,8 +471,10 @@ def main(argv: Optional[list[str]] = None) -> int:
                     notes = case_ping_flood(console, net)
                 elif args.case == "malformed":
                     notes = case_malformed(console, net, args.frames)
-                else:
+                elif args.case == "driver_crash":
                     notes = case_driver_crash(console, net)
+                else:
+                    notes = case_udp_echo(console, net, 2000)
                 since = console.mark()
                 console.type("poweroff")
                 console.wait(r"^poweroff: switching off$", 15, since=since)

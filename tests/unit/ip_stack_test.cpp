@@ -293,6 +293,19 @@ TEST_F(IpStackInput, UdpAndTcpGoUpWhenSomebodyTakesThem)
     EXPECT_EQ(dropped(Drop::protocol_unreachable), 1u);
 }
 
+// A transport server with no room drops the datagram, counted, and no ICMP
+// error goes out (the protocol is reachable; it is just busy).
+TEST_F(IpStackInput, BusyTransportDropsWithoutAnIcmpError)
+{
+    upper.busy = true;
+    IpFields f;
+    f.protocol = 17;
+    feed(ip_frame(f, udp(peer_ip, our_ip, 1000, 7, pattern(20))));
+    EXPECT_TRUE(upper.deliveries.empty());
+    EXPECT_TRUE(nic.take().empty());
+    EXPECT_EQ(drops_since_baseline(), "transport_busy=1 ");
+}
+
 TEST_F(IpStackInput, IcmpErrorsAreRateLimited)
 {
     IpFields f;
@@ -464,19 +477,20 @@ TEST_F(IpStackOutput, LinkDownDropsWaitingPackets)
 // An upper layer that answers from inside deliver(): the stack must cope.
 class AnsweringUpper : public ip::Upper {
 public:
-    bool deliver(unsigned, const tern::net::Ipv4Header& header, const uint8_t* payload, size_t length) override
+    ip::Delivery deliver(unsigned, const tern::net::Ipv4Header& header, const uint8_t* payload, size_t length) override
     {
         if (header.protocol == 1) { // ICMP errors and other types
             icmp_types.push_back(payload[0]);
-            return length >= 8;
+            return length >= 8 ? ip::Delivery::taken : ip::Delivery::no_server;
         }
         if (header.protocol != 17)
-            return false;
+            return ip::Delivery::no_server;
         ++udp_received;
         if (header.source == our_ip)
-            return true; // from ourselves: do not answer (two echo servers would talk for ever)
+            return ip::Delivery::taken; // from ourselves: do not answer (two echo servers would talk for ever)
         const Bytes answer = pattern(3000); // longer than the question: leaves in fragments
-        return stack->send_ip(header.source, 17, answer.data(), answer.size(), 0).ok();
+        (void)stack->send_ip(header.source, 17, answer.data(), answer.size(), 0);
+        return ip::Delivery::taken;
     }
     ip::IpStack* stack = nullptr;
     std::vector<uint8_t> icmp_types;

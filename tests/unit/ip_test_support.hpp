@@ -228,15 +228,18 @@ public:
         tern::net::Ipv4Header header;
         Bytes payload;
     };
-    bool deliver(unsigned interface, const tern::net::Ipv4Header& header, const uint8_t* payload,
-                 size_t length) override
+    ip::Delivery deliver(unsigned interface, const tern::net::Ipv4Header& header, const uint8_t* payload,
+                         size_t length) override
     {
         if (header.protocol != accept_protocol)
-            return false;
+            return ip::Delivery::no_server;
+        if (busy)
+            return ip::Delivery::busy;
         deliveries.push_back({interface, header, Bytes(payload, payload + length)});
-        return true;
+        return ip::Delivery::taken;
     }
     uint8_t accept_protocol = 17;
+    bool busy = false;
     std::vector<Delivery> deliveries;
 };
 
