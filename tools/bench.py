@@ -15,9 +15,21 @@ Benchmarks (not tests: CTest never runs them; `./tern bench NAME` builds first):
                Goal: the channel >= 10x faster (ratio of the medians).
   ipc       in the OS: `run bench-ipc` (system call, IPC and notification
             costs in TSC cycles; see docs/PERFORMANCE.md).
+  net       the network, Tern against a Linux guest booted in the same QEMU
+            configuration (2 cores, e1000 on a tap in a private network
+            namespace, tools/netns.py): from the namespace, iputils ping flood
+            RTT and replies per second with 1 and with 16 requests outstanding,
+            and UDP echo (port 7) per second with 32 outstanding and round-trip
+            times with 1 (build/tests/bench/udp_echo_client). The Linux guest is
+            Debian's linux-image-amd64 kernel with a small initramfs that
+            tools/linux_guest.py builds from Debian packages. Prints Tern/Linux
+            ratios (for times Linux/Tern: above 1, Tern is better). Needs root.
+            Tern's UDP rows read n/a while the ISO has no `udpecho` program.
 
 Logs and raw results go to build/bench-logs/: <program>.log (serial console of
-the QEMU run) and channels-host.json (Google Benchmark's JSON output).
+the QEMU run), channels-host.json (Google Benchmark's JSON output), and for net
+net-<guest>-serial.log (serial console and QEMU's messages) and
+net-<guest>-tools.log (every ping / udp_echo_client command and its output).
 
 Exit status: 0 when everything ran and was parsed (whether or not a goal was
 met: the table says), 1 when a part failed or printed no figures, 2 on a usage
@@ -31,9 +43,12 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -48,6 +63,7 @@ BOOT_SCENARIO = ROOT / "tests" / "integration" / "boot_scenario.py"
 BENCHMARKS = {
     "channels": "ring vs boost::lockfree::spsc_queue vs pipe on the host, then channel vs IPC in the OS",
     "ipc": "the OS's bench-ipc: system call, IPC call/reply and notification costs",
+    "net": "ICMP/UDP echo RTT and packets/s from a netns: Tern vs a Linux guest in the same QEMU (root)",
 }
 
 GOAL_UNBATCHED = 1.0    # ring one at a time / boost one at a time
@@ -473,6 +489,552 @@ def run_os_ipc(args: argparse.Namespace) -> list[str]:
     return [failure] if failure else []
 
 
+# --- net: Tern against a Linux guest --------------------------------------------------
+
+if str(ROOT / "tools") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tools"))  # also when bench.py is imported from elsewhere
+import netns  # noqa: E402  (tools/netns.py)
+import qemu as qemu_tool  # noqa: E402  (tools/qemu.py)
+
+UDP_CLIENT = BUILD / "tests" / "bench" / "udp_echo_client"
+LINUX_GUEST_TOOL = ROOT / "tools" / "linux_guest.py"
+LINUX_GUEST_DIR = BUILD / "linux-guest"
+NET_GUESTS = ("tern", "linux")
+NET_SMP = 2
+NET_GUEST_ADDRESS = "192.168.77.2"
+NET_PREFIX = 24
+TERN_NET_CMDLINE = f"test=processes ip.ip={NET_GUEST_ADDRESS}/{NET_PREFIX}"
+LINUX_APPEND = f"console=ttyS0 guest_ip={NET_GUEST_ADDRESS}/{NET_PREFIX} panic=-1"
+TERN_READY = re.compile(r"ip: eth0: " + re.escape(f"{NET_GUEST_ADDRESS}/{NET_PREFIX}") + r" \(static\)")
+LINUX_READY = re.compile(r"linux-guest: ready " + re.escape(NET_GUEST_ADDRESS) + r"\b")
+GUEST_BROKEN = {
+    "tern": re.compile(r"EXCEPTION|PANIC"),
+    "linux": re.compile(r"linux-guest: FAILED|Kernel panic"),
+}
+UDPECHO_SERVING = re.compile(r"udpecho: serving UDP port 7\b")
+UDPECHO_ABSENT = re.compile(r"run: (no service|'udpecho')|udpecho: FAILED")
+
+WARM_UP_SECONDS = 15        # ping every 100 ms until the first reply, at most this long
+FLOOD_COUNT, FLOOD_DEADLINE = 5000, 60
+PRELOAD, PRELOAD_COUNT, PRELOAD_DEADLINE = 16, 20000, 30
+UDP_WINDOW, UDP_SIZE, UDP_SECONDS = 32, 64, 5.0
+UDP_RTT_SECONDS = 3.0
+UDP_TIMEOUT_MS = 500
+UDPECHO_START_SECONDS = 15
+POWEROFF_SECONDS = 15
+# Typed after the measurements so that the serial log holds the guest's own
+# counters: (command, a regex that shows its output is complete).
+GUEST_STATS = {
+    "tern": ("netstat -i", re.compile(r"^tern> $")),
+    "linux": ("cat /proc/net/dev /proc/net/snmp", re.compile(r"^Udp: \d")),
+}
+# When more than this share of the host's CPU time is busy just before a guest
+# boots, other programs compete with QEMU and the figures are not trustworthy.
+BUSY_SHARE = 0.25
+
+
+def host_busy_share(seconds: float = 1.0) -> Optional[float]:
+    """The share of all host cores' time spent busy over `seconds` (from /proc/stat)."""
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+        return sum(values), idle
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return 1 - (idle1 - idle0) / total if total > 0 else None
+
+
+def _die_with_parent() -> None:
+    """In a QEMU child: get SIGKILL if bench.py dies, so no QEMU outlives it."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class GuestConsole:
+    """A QEMU guest whose serial console is a pipe: logged as it arrives, matched
+    line by line (and the line still being printed, for prompts); input typed
+    with send()."""
+
+    def __init__(self, argv: list[str], log_path: Path):
+        self.log = open(log_path, "wb")
+        self.lines: list[str] = []
+        self._partial = b""
+        self._cond = threading.Condition()
+        self.eof = False
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        except OSError as err:
+            self.log.close()
+            raise BenchError(f"cannot start {argv[0]}: {err}; run ./tern setup") from None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        fd = self.proc.stdout.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except InterruptedError:
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.log.write(chunk)
+            self.log.flush()
+            with self._cond:
+                *complete, self._partial = (self._partial + chunk).split(b"\n")
+                self.lines += clean_lines(b"\n".join(complete).decode("utf-8", "replace")) if complete else []
+                self._cond.notify_all()
+        with self._cond:
+            self.eof = True
+            self._cond.notify_all()
+
+    def mark(self) -> int:
+        """The position after everything seen so far (for wait_for's `start`)."""
+        with self._cond:
+            return len(self.lines)
+
+    def wait_for(self, regex: re.Pattern, timeout: float, start: int = 0,
+                 fail: Optional[re.Pattern] = None) -> tuple[Optional[re.Match], Optional[str]]:
+        """The first match of `regex` in lines from `start` on (or the partial line):
+        (match, None); (None, line) when `fail` matched first; (None, None) on timeout
+        or when QEMU has exited."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                while start < len(self.lines):
+                    line = self.lines[start]
+                    start += 1
+                    match = regex.search(line)
+                    if match:
+                        return match, None
+                    if fail is not None and fail.search(line):
+                        return None, line.strip()
+                partial = clean_lines(self._partial.decode("utf-8", "replace"))[0]
+                match = regex.search(partial)
+                if match:
+                    return match, None
+                left = deadline - time.monotonic()
+                if self.eof or left <= 0:
+                    return None, None
+                self._cond.wait(left)
+
+    def send(self, text: str) -> bool:
+        try:
+            self.proc.stdin.write(text.encode() + b"\r")
+            self.proc.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def exited(self, timeout: float) -> Optional[int]:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=5)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.log.close()
+
+    def tail(self, count: int = 15) -> str:
+        with self._cond:
+            lines = self.lines[-count:] + ([self._partial.decode("utf-8", "replace")] if self._partial else [])
+        return "\n".join(f"    | {line}" for line in lines) or "    (nothing on the serial console)"
+
+
+@dataclass
+class PingResult:
+    transmitted: int
+    received: int
+    duplicates: int
+    errors: int
+    loss: float      # per cent
+    time_ms: int
+    rtt_ms: tuple[float, float, float]  # min, avg, max
+
+    @property
+    def pps(self) -> float:
+        return self.received / (self.time_ms / 1000) if self.time_ms > 0 else 0.0
+
+    def oddities(self) -> str:
+        odd = []
+        if self.duplicates:
+            odd.append(f"+{self.duplicates} duplicate replies")
+        if self.errors:
+            odd.append(f"+{self.errors} ICMP errors")
+        if self.loss > 0:
+            odd.append(f"{self.loss:g}% loss ({self.transmitted - self.received} of {self.transmitted})")
+        return ", ".join(odd)
+
+
+PING_SUMMARY = re.compile(r"(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?"
+                          r"(?:, \+(\d+) errors)?, ([0-9.]+)% packet loss, time (\d+)ms")
+PING_RTT = re.compile(r"rtt min/avg/max/mdev = ([0-9.]+)/([0-9.]+)/([0-9.]+)/")
+
+
+def parse_ping(text: str) -> Optional[PingResult]:
+    summary = PING_SUMMARY.search(text)
+    if not summary:
+        return None
+    rtt = PING_RTT.search(text)
+    transmitted, received, dups, errors, loss, ms = summary.groups()
+    return PingResult(int(transmitted), int(received), int(dups or 0), int(errors or 0), float(loss), int(ms),
+                      tuple(float(v) for v in rtt.groups()) if rtt else (0.0, 0.0, 0.0))
+
+
+@dataclass
+class UdpResult:
+    fields: dict[str, int]
+    pps: float
+    rtt_us: tuple[float, float, float, float, float]  # min, avg, p50, p99, max
+
+    def oddities(self) -> str:
+        labels = {"lost": "lost", "bad": "BAD (differed from what was sent)", "late": "late", "dup": "duplicated",
+                  "refused": "refused (ICMP port unreachable)"}
+        return ", ".join(f"{self.fields[key]} {text}" for key, text in labels.items() if self.fields.get(key))
+
+
+UDP_LINE = re.compile(r"udp_echo: sent (\d+) received (\d+) lost (\d+) bad (\d+) late (\d+) dup (\d+) "
+                      r"refused (\d+) window (\d+) size (\d+) seconds ([0-9.]+) pps ([0-9.]+) "
+                      r"rtt_us min/avg/p50/p99/max ([0-9.]+)/([0-9.]+)/([0-9.]+)/([0-9.]+)/([0-9.]+)")
+
+
+def parse_udp(text: str) -> Optional[UdpResult]:
+    match = UDP_LINE.search(text)
+    if not match:
+        return None
+    g = match.groups()
+    keys = ("sent", "received", "lost", "bad", "late", "dup", "refused", "window", "size")
+    return UdpResult(dict(zip(keys, (int(v) for v in g[:9]))), float(g[10]),
+                     tuple(float(v) for v in g[11:16]))
+
+
+@dataclass
+class GuestFigures:
+    name: str
+    flood: Optional[PingResult] = None
+    preload: Optional[PingResult] = None
+    udp: Optional[UdpResult] = None
+    udp_rtt: Optional[UdpResult] = None
+    udp_missing: Optional[str] = None   # why the UDP rows are n/a
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def net_qemu_command(guest: str, netdev: str, args: argparse.Namespace) -> list[str]:
+    common = dict(smp=NET_SMP, accel=args.accel, netdev=netdev, serial="stdio")
+    if guest == "tern":
+        return qemu_tool.build_command(BUILD / "tern.iso", cmdline=TERN_NET_CMDLINE, **common)
+    return qemu_tool.build_command(kernel=LINUX_GUEST_DIR / "vmlinuz",
+                                   initrd=LINUX_GUEST_DIR / "initramfs.cpio.gz", append=LINUX_APPEND, **common)
+
+
+def net_tool_commands() -> list[tuple[str, list[str], float]]:
+    """(what, argv, timeout) of each measurement run in the namespace, in order."""
+    client = str(UDP_CLIENT)
+    return [
+        ("ping flood, 1 outstanding",
+         ["ping", "-f", "-q", "-c", str(FLOOD_COUNT), "-w", str(FLOOD_DEADLINE), NET_GUEST_ADDRESS],
+         FLOOD_DEADLINE + 15),
+        (f"ping flood, {PRELOAD} outstanding",
+         ["ping", "-f", "-q", "-l", str(PRELOAD), "-c", str(PRELOAD_COUNT), "-w", str(PRELOAD_DEADLINE),
+          NET_GUEST_ADDRESS], PRELOAD_DEADLINE + 15),
+        (f"UDP echo, {UDP_WINDOW} outstanding",
+         [client, NET_GUEST_ADDRESS, "--window", str(UDP_WINDOW), "--size", str(UDP_SIZE),
+          "--duration", f"{UDP_SECONDS:g}", "--timeout", str(UDP_TIMEOUT_MS)], UDP_SECONDS + 30),
+        ("UDP echo, 1 outstanding",
+         [client, NET_GUEST_ADDRESS, "--window", "1", "--size", str(UDP_SIZE),
+          "--duration", f"{UDP_RTT_SECONDS:g}", "--timeout", str(UDP_TIMEOUT_MS)], UDP_RTT_SECONDS + 30),
+    ]
+
+
+def net_unavailable() -> Optional[str]:
+    """Why `net` cannot run here (a sentence with the fix), or None."""
+    if os.geteuid() != 0:
+        return ("./tern bench net needs root: it makes a network namespace with a tap device for each "
+                "guest and floods it with ping. Run it as root (e.g. sudo ./tern bench net).")
+    reason = netns.unavailable()
+    if reason:
+        return f"./tern bench net cannot make its network namespace: {reason}"
+    try:
+        version = subprocess.run(["ping", "-V"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 text=True, stdin=subprocess.DEVNULL).stdout
+    except OSError:
+        version = ""
+    if "iputils" not in version:
+        return ("./tern bench net needs iputils' ping (Debian package iputils-ping: "
+                "apt-get install iputils-ping)")
+    return None
+
+
+class ToolLog:
+    def __init__(self, path: Path):
+        self.path = path
+        path.write_text("")
+
+    def write(self, text: str) -> None:
+        with open(self.path, "a") as f:
+            f.write(text)
+
+
+def run_in_namespace(net, what: str, argv: list[str], timeout: float, log: ToolLog) -> tuple[int, str]:
+    cmd = net.command(argv)
+    log.write(f"\n== {what}\n$ {shlex.join(cmd)}\n")
+    print(f"   {what}: {shlex.join(argv)}", flush=True)
+    try:
+        result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                stdin=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired as err:
+        out = err.stdout.decode(errors="replace") if isinstance(err.stdout, bytes) else (err.stdout or "")
+        log.write(out + f"[killed after {timeout:g} s]\n")
+        return -1, out
+    log.write(result.stdout + f"[exit status {result.returncode}]\n")
+    return result.returncode, result.stdout
+
+
+def measure_guest(guest: str, args: argparse.Namespace) -> GuestFigures:
+    """Boots `guest` in its own namespace, measures, powers it off. Never raises
+    BenchError: what failed goes into the figures' problems."""
+    figures = GuestFigures(guest)
+    label = "Tern" if guest == "tern" else "Linux"
+    serial_log = LOG_DIR / f"net-{guest}-serial.log"
+    tools_log = ToolLog(LOG_DIR / f"net-{guest}-tools.log")
+    where = f"(serial log {rel(serial_log)}, commands and outputs {rel(tools_log.path)})"
+    try:
+        net = netns.TapNetwork.create("tern-bench")
+    except netns.NetnsError as err:
+        figures.problems.append(f"{label}: {err}")
+        return figures
+    console = None
+    try:
+        busy = host_busy_share()
+        if busy is not None and busy > BUSY_SHARE:
+            figures.notes.append(f"WARNING: the host's CPUs were {busy:.0%} busy just before {label} booted: other "
+                                 "programs competed with QEMU, so its figures are disturbed; run again on an idle "
+                                 "machine")
+        cmd = net_qemu_command(guest, net.netdev_option(), args)
+        tools_log.write(f"namespace {net.namespace}\n$ {shlex.join(net.command(cmd))}\n")
+        print(f"== {label}: booting in namespace {net.namespace}: {shlex.join(cmd)}", flush=True)
+        console = GuestConsole(net.command(cmd), serial_log)
+        start = time.monotonic()
+        ready = TERN_READY if guest == "tern" else LINUX_READY
+        match, broken = console.wait_for(ready, args.timeout, fail=GUEST_BROKEN[guest])
+        if not match:
+            why = (f"said: {broken}" if broken else
+                   "QEMU exited" if console.eof else f"no ready line (/{ready.pattern}/) within {args.timeout:g} s")
+            figures.problems.append(f"{label} did not come up: {why} {where}; last lines:\n{console.tail()}")
+            return figures
+        print(f"   ready after {time.monotonic() - start:.1f} s: {match.group(0)}", flush=True)
+
+        # The NIC may hold reception for a moment after it is enabled (Tern's does
+        # for ~1 s): ping every 100 ms until the first reply.
+        status, out = run_in_namespace(net, "warm-up", ["ping", "-c", "1", "-i", "0.1", "-w", str(WARM_UP_SECONDS),
+                                                        NET_GUEST_ADDRESS], WARM_UP_SECONDS + 10, tools_log)
+        warm = parse_ping(out)
+        if not warm or warm.received == 0:
+            figures.problems.append(f"{label} never answered ping within {WARM_UP_SECONDS} s {where}")
+            return figures
+
+        (flood_what, flood_cmd, flood_to), (pre_what, pre_cmd, pre_to), udp_cmd, rtt_cmd = net_tool_commands()
+        for attr, what, argv, timeout in (("flood", flood_what, flood_cmd, flood_to),
+                                          ("preload", pre_what, pre_cmd, pre_to)):
+            status, out = run_in_namespace(net, what, argv, timeout, tools_log)
+            result = parse_ping(out)
+            if result is None or result.received == 0:
+                figures.problems.append(f"{label}: {what}: "
+                                        + ("no replies" if result else f"ping printed no summary (status {status})")
+                                        + f" {where}")
+                continue
+            setattr(figures, attr, result)
+            if result.oddities():
+                figures.notes.append(f"{label}, {what}: {result.oddities()}")
+
+        if guest == "tern":
+            mark = console.mark()
+            if not console.send("run udpecho"):
+                figures.udp_missing = "could not type `run udpecho` (QEMU gone?)"
+            else:
+                match, absent = console.wait_for(UDPECHO_SERVING, UDPECHO_START_SECONDS, start=mark,
+                                                 fail=UDPECHO_ABSENT)
+                if absent:
+                    figures.udp_missing = f"no UDP echo server in Tern yet (the shell said: {absent})"
+                elif not match:
+                    figures.udp_missing = (f"`run udpecho` printed no 'udpecho: serving UDP port 7' within "
+                                           f"{UDPECHO_START_SECONDS} s")
+                    figures.problems.append(f"Tern: {figures.udp_missing} {where}")
+        if figures.udp_missing is None:
+            for attr, (what, argv, timeout) in (("udp", udp_cmd), ("udp_rtt", rtt_cmd)):
+                status, out = run_in_namespace(net, what, argv, timeout, tools_log)
+                result = parse_udp(out)
+                if result is None or result.fields["received"] == 0:
+                    reason = ("udp_echo_client printed no result line" if result is None else
+                              "no echo came back" + (f" ({result.oddities()})" if result.oddities() else ""))
+                    figures.problems.append(f"{label}: {what}: {reason} {where}")
+                    continue
+                setattr(figures, attr, result)
+                if result.oddities():
+                    figures.notes.append(f"{label}, {what}: {result.oddities()}")
+                if result.fields["bad"]:
+                    figures.problems.append(f"{label}: {what}: {result.fields['bad']} echoes differed from what "
+                                            f"was sent {where}")
+
+        stats, done = GUEST_STATS[guest]
+        mark = console.mark()
+        if console.send(stats):
+            console.wait_for(done, 10, start=mark)
+        console.send("poweroff")
+        status = console.exited(POWEROFF_SECONDS)
+        if status is None:
+            figures.notes.append(f"{label} did not power off within {POWEROFF_SECONDS} s; QEMU was stopped")
+        return figures
+    except BenchError as err:
+        figures.problems.append(f"{label}: {err}")
+        return figures
+    finally:
+        if console is not None:
+            console.close()
+        net.close()
+
+
+def build_linux_guest() -> Optional[str]:
+    """Runs tools/linux_guest.py; None when the guest is ready, else the problem."""
+    print(f"== Linux guest: {rel(LINUX_GUEST_TOOL)}", flush=True)
+    status = subprocess.run([sys.executable, str(LINUX_GUEST_TOOL)], stdin=subprocess.DEVNULL).returncode
+    if status != 0:
+        return (f"building the Linux guest failed ({rel(LINUX_GUEST_TOOL)} exit status {status}; its message is "
+                "above); no Linux figures")
+    return None
+
+
+def linux_guest_version() -> str:
+    try:
+        record = json.loads((LINUX_GUEST_DIR / "SOURCE").read_text())
+        return ", ".join(f"{name} {info['version']}" for name, info in record["packages"].items()
+                         if name.startswith("linux-image"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return "Debian's linux-image-amd64"
+
+
+@dataclass
+class NetRow:
+    text: str
+    unit: str
+    higher_better: bool
+    tern: Optional[float]
+    linux: Optional[float]
+
+    def ratio(self) -> Optional[float]:
+        if self.tern is None or self.linux is None or self.tern <= 0 or self.linux <= 0:
+            return None
+        return self.tern / self.linux if self.higher_better else self.linux / self.tern
+
+
+def net_rows(tern: GuestFigures, linux: GuestFigures) -> list[NetRow]:
+    def get(figures: GuestFigures, attr: str, pick) -> Optional[float]:
+        value = getattr(figures, attr)
+        return None if value is None else pick(value)
+
+    def row(text: str, unit: str, higher: bool, attr: str, pick) -> NetRow:
+        return NetRow(text, unit, higher, get(tern, attr, pick), get(linux, attr, pick))
+
+    return [
+        row("ICMP ping flood, 1 outstanding", "replies/s", True, "flood", lambda r: r.pps),
+        row("  RTT min", "ms", False, "flood", lambda r: r.rtt_ms[0]),
+        row("  RTT avg", "ms", False, "flood", lambda r: r.rtt_ms[1]),
+        row("  RTT max", "ms", False, "flood", lambda r: r.rtt_ms[2]),
+        row(f"ICMP ping flood, {PRELOAD} outstanding", "replies/s", True, "preload", lambda r: r.pps),
+        row(f"UDP echo {UDP_SIZE} B, {UDP_WINDOW} outstanding", "echoes/s", True, "udp", lambda r: r.pps),
+        row(f"UDP echo {UDP_SIZE} B, 1 outstanding", "echoes/s", True, "udp_rtt", lambda r: r.pps),
+        row("  RTT p50", "us", False, "udp_rtt", lambda r: r.rtt_us[2]),
+        row("  RTT p99", "us", False, "udp_rtt", lambda r: r.rtt_us[3]),
+    ]
+
+
+def format_value(value: Optional[float], unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "ms":
+        return f"{value:.3f}"
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def net_table(tern: GuestFigures, linux: GuestFigures, args: argparse.Namespace) -> str:
+    rows = net_rows(tern, linux)
+    micro = "\u00b5s" if _unicode_ok() else "us"
+    out = [f"Network: Tern vs a Linux guest (QEMU {args.accel}, {NET_SMP} cores, e1000 on a tap; measured from "
+           f"the namespace's side; Linux: {linux_guest_version()})", ""]
+    out.append(f"  {'':34} {'unit':>9} {'better':>7} {'Tern':>10} {'Linux':>10}   Tern vs Linux")
+    for r in rows:
+        unit = micro if r.unit == "us" else r.unit
+        ratio = r.ratio()
+        how = "Tern/Linux" if r.higher_better else "Linux/Tern"
+        shown = "n/a" if ratio is None else f"{ratio_text(ratio)} ({how})"
+        out.append(f"  {r.text:34} {unit:>9} {'higher' if r.higher_better else 'lower':>7} "
+                   f"{format_value(r.tern, r.unit):>10} {format_value(r.linux, r.unit):>10}   {shown}")
+    out.append("")
+    out.append("  Tern vs Linux above 1: Tern is better (rates: Tern/Linux; times: Linux/Tern).")
+    for figures in (tern, linux):
+        if figures.udp_missing:
+            out.append(f"  {'Tern' if figures.name == 'tern' else 'Linux'} UDP rows n/a: {figures.udp_missing}")
+    for note in tern.notes + linux.notes:
+        out.append(f"  {note}" if note.startswith("WARNING") else f"  note: {note}")
+    out.append(f"  logs: {rel(LOG_DIR)}/net-{{tern,linux}}-{{serial,tools}}.log")
+    return "\n".join(out)
+
+
+def run_net(args: argparse.Namespace) -> list[str]:
+    """Both guests, one after the other; returns the problems (empty: all measured)."""
+    reason = net_unavailable()
+    if reason:
+        raise BenchError(reason)
+    missing = [f"{rel(path)} ({fix})" for path, fix in ((UDP_CLIENT, "./tern build"),
+                                                          (BUILD / "tern.iso", "./tern build"))
+               if not path.is_file()]
+    if missing:
+        raise BenchError("missing: " + ", ".join(missing))
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    linux_problem = build_linux_guest()
+    results = {}
+    for guest in NET_GUESTS:
+        if guest == "linux" and linux_problem:
+            problems.append(linux_problem)
+            results[guest] = GuestFigures(guest)
+            continue
+        print(flush=True)
+        results[guest] = measure_guest(guest, args)
+        problems += results[guest].problems
+    print()
+    print(net_table(results["tern"], results["linux"], args))
+    return problems
+
+
 # --- command line -------------------------------------------------------------------
 
 def make_parser() -> argparse.ArgumentParser:
@@ -487,6 +1049,9 @@ def make_parser() -> argparse.ArgumentParser:
                "  ./tern bench channels --host-only -- --benchmark_repetitions=5\n"
                "                                      5 runs each; the table uses the medians\n"
                "  ./tern bench ipc                    the OS's bench-ipc table\n"
+               "  ./tern bench net                    Tern vs a Linux guest: ping flood and UDP echo\n"
+               "                                      (root; a few minutes; the first run downloads\n"
+               "                                      Debian's kernel and busybox, ~71 MB)\n"
                "  python3 tools/bench.py channels --os-only --os-log FILE\n"
                "                                      parse a saved serial log instead of booting\n\n"
                "Logs and raw results: build/bench-logs/. Anything after -- goes to channel_bench\n"
@@ -498,7 +1063,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--accel", choices=("tcg", "kvm", "auto"), default="tcg",
                    help="QEMU accelerator for the OS part (default tcg, as the tests use)")
     p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                   help="give up on the QEMU run after this long (default 300)")
+                   help="give up on the QEMU run after this long (default 300; net: on a guest "
+                        "that has not come up)")
     p.add_argument("--os-log", metavar="FILE", help="parse this serial log instead of booting QEMU")
     p.add_argument("--host-json", metavar="FILE",
                    help="channels: read this channel_bench JSON output instead of running it")
@@ -525,13 +1091,28 @@ def main(argv: Optional[list[str]] = None) -> int:
         parser.error(f"unknown benchmark {args.benchmark!r} (choose from {', '.join(BENCHMARKS)})")
     if args.benchmark == "ipc" and (args.host_only or args.os_only or args.host_json or extra):
         parser.error("ipc runs only in the OS: --host-only, --os-only, --host-json and -- ARGS do not apply")
+    if args.benchmark == "net" and (args.host_only or args.os_only or args.host_json or args.os_log or extra):
+        parser.error("net boots both guests itself: --host-only, --os-only, --host-json, --os-log and "
+                     "-- ARGS do not apply")
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
     if extra and (args.os_only or args.host_json):
         parser.error("arguments after -- go to channel_bench, which --os-only / --host-json do not run")
     host = args.benchmark == "channels" and not args.os_only
-    in_os = args.benchmark == "ipc" or not args.host_only
+    in_os = args.benchmark == "ipc" or (args.benchmark == "channels" and not args.host_only)
 
+    if args.dry_run and args.benchmark == "net":
+        print("linux guest:", shlex.join([rel(LINUX_GUEST_TOOL)]))
+        netdev = "tap,id=net0,ifname=tern0,script=no,downscript=no"
+        for guest in NET_GUESTS:
+            print(f"{guest}: ip netns exec tern-bench-PID", shlex.join(net_qemu_command(guest, netdev, args)))
+        for what, argv, _ in net_tool_commands():
+            print(f"each guest, {what}: ip netns exec tern-bench-PID", shlex.join(argv))
+        reason = net_unavailable()
+        if reason:
+            print(f"bench: {reason}", file=sys.stderr)
+            return 1
+        return 0
     if args.dry_run:
         if host:
             print("host:", rel(Path(args.host_json)) if args.host_json else
@@ -541,6 +1122,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             program = "bench-ipc" if args.benchmark == "ipc" else "bench-chan"
             print("os:", rel(Path(args.os_log)) if args.os_log else shlex.join(boot_command(program, args)))
         return 0
+
+    if args.benchmark == "net":
+        reason = net_unavailable()
+        if reason:
+            print(f"bench: {reason}", file=sys.stderr)
+            return 1
 
     goals: list[Goal] = []
     problems: list[str] = []
@@ -569,6 +1156,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         except BenchError as err:
             problems.append(str(err))
         print(flush=True)
+    if args.benchmark == "net":
+        try:
+            problems += run_net(args)
+        except BenchError as err:
+            problems.append(str(err))
+        print(flush=True)
 
     if goals:
         print("Goals:")
@@ -585,7 +1178,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     return 0
 
 
+def _terminate(signum, _frame):
+    # SIGTERM: unwind like Ctrl-C, so QEMU is stopped and namespaces are deleted.
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         sys.exit(main())
     except KeyboardInterrupt:
