@@ -5,7 +5,11 @@
 // service "ip" (runtime/channel.hpp) offering its receive pool, with the
 // channel argument = its PCI address (so a restarted driver is recognised as
 // the same interface); ip offers its transmit pool in the reply. Each side
-// gives back, on its own ring, every buffer the other lent it.
+// gives back, on its own ring, every buffer the other lent it. Apart from
+// the few link and device_drops messages, every message lends or returns a
+// buffer, so a channel with as many slots per direction as the two pools
+// have buffers together never fills; the driver makes it that big, and
+// both sides still treat a full ring as "not now", never as a loss.
 #pragma once
 
 #include <cstdint>

@@ -43,6 +43,9 @@ struct Link {
     bool used = false;
     // The driver instance's last device_drops totals (it starts from 0).
     uint64_t device_drops[tern::nic::device_drop::count] = {};
+    // Slots of the ring to the driver that drain() keeps for its answers
+    // while frames it is handling send frames of their own (transmit()).
+    uint32_t reserved = 0;
 };
 
 // A transport server's channel (udp, tcp; proto/ip.hpp ip_transport): the
@@ -51,6 +54,7 @@ struct Link {
 struct Transport {
     tern::Channel channel;
     uint8_t protocol = 0;
+    uint32_t reserved = 0; // as Link::reserved, for drain()'s send_done answers
 };
 
 class Server final : public ip::FrameSink, public ip::EchoListener, public ip::Upper {
@@ -96,7 +100,7 @@ public:
     bool transmit(unsigned interface, const uint8_t* frame, size_t length, const ip::TxChecksum& checksum) override
     {
         Link* link = link_for(interface);
-        if (link == nullptr || length > m_pool.geometry().buffer_size || link->channel.tx().space() == 0)
+        if (link == nullptr || length > m_pool.geometry().buffer_size || link->channel.tx().space(link->reserved + 1) <= link->reserved)
             return false;
         auto buffer = m_pool.owner().allocate();
         if (!buffer.ok())
@@ -126,7 +130,7 @@ public:
         if (transport == nullptr)
             return ip::Delivery::no_server;
         // A datagram beyond one buffer cannot go up yet (the tcp and udp servers will need it).
-        if (length > m_pool.geometry().buffer_size || transport->channel.tx().space() == 0)
+        if (length > m_pool.geometry().buffer_size || transport->channel.tx().space(transport->reserved + 1) <= transport->reserved)
             return ip::Delivery::busy;
         auto buffer = m_pool.owner().allocate();
         if (!buffer.ok())
@@ -187,24 +191,31 @@ private:
         const uint32_t room = tx.space(batch);
         uint32_t n = waiting < batch ? waiting : batch;
         n = n < room ? n : room; // each send needs its send_done slot
-        uint32_t answers = 0;
+        // Sending may loop a datagram back to this very server (deliver()
+        // publishes at once): answers go in after the batch, as in drain(Link&).
+        Message answers[batch];
+        uint32_t count = 0;
+        transport.reserved = n;
         for (uint32_t i = 0; i < n; ++i) {
             const Message m = rx.read(i);
             if (m.type == tern::ip_transport::deliver_done) {
                 if (m_pool.owner().take_back(m.buffer, holder(transport)).ok())
                     (void)m_pool.owner().free(m.buffer);
             } else if (m.type == tern::ip_transport::send) {
-                Message& back = tx.slot(answers++);
+                Message& back = answers[count++];
                 back = Message{};
                 back.type = tern::ip_transport::send_done;
                 back.buffer = m.buffer;
                 back.words[0] = static_cast<uint64_t>(send_for(transport, m));
             }
         }
+        transport.reserved = 0;
         if (n != 0)
             transport.channel.release(n);
-        if (answers != 0)
-            transport.channel.publish(answers);
+        for (uint32_t i = 0; i < count; ++i)
+            tx.slot(i) = answers[i];
+        if (count != 0)
+            transport.channel.publish(count);
         if (rx.broken() || tx.broken() || (n == 0 && transport.channel.peer_closed()))
             close(transport, "its channel broke or closed");
         return n != 0;
@@ -292,7 +303,12 @@ private:
         const uint32_t room = tx.space(batch);
         uint32_t n = waiting < batch ? waiting : batch;
         n = n < room ? n : room; // each message may need an answer slot
+        // Handling a frame may send frames (published at once on the same
+        // ring): the answers are written only after the batch, into slots
+        // kept free for them.
+        BufferRef returns[batch];
         uint32_t answers = 0;
+        link.reserved = n;
         for (uint32_t i = 0; i < n; ++i) {
             const Message m = rx.read(i);
             switch (m.type) {
@@ -303,10 +319,7 @@ private:
                 const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : tern::Result<uint8_t*>(tern::Error::malformed);
                 if (bytes.ok() && link.interface >= 0)
                     m_stack.on_frame(static_cast<unsigned>(link.interface), bytes.value(), m.buffer.length, now_ns());
-                Message& back = tx.slot(answers++);
-                back = Message{};
-                back.type = tern::nic::rx_return;
-                back.buffer = m.buffer;
+                returns[answers++] = m.buffer;
                 break;
             }
             case tern::nic::tx_done:
@@ -316,8 +329,15 @@ private:
             default: break;
             }
         }
+        link.reserved = 0;
         if (n != 0)
             link.channel.release(n);
+        for (uint32_t i = 0; i < answers; ++i) {
+            Message& back = tx.slot(i);
+            back = Message{};
+            back.type = tern::nic::rx_return;
+            back.buffer = returns[i];
+        }
         if (answers != 0)
             link.channel.publish(answers);
         if (rx.broken() || tx.broken() || (n == 0 && link.channel.peer_closed()))
