@@ -46,7 +46,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +69,6 @@ GOAL_UNBATCHED = 1.0    # ring one at a time / boost one at a time
 GOAL_BATCHED = 3.0      # ring batched / boost one at a time
 GOAL_CHANNEL_VS_IPC = 10.0
 
-ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?=]*[ -/]*[@-~]|[()][0-9A-Za-z]|[@-Z\\-_])")
 
 
 WARNINGS: list[str] = []  # repeated under the goals at the end
@@ -495,6 +493,7 @@ if str(ROOT / "tools") not in sys.path:
     sys.path.insert(0, str(ROOT / "tools"))  # also when bench.py is imported from elsewhere
 import netns  # noqa: E402  (tools/netns.py)
 import qemu as qemu_tool  # noqa: E402  (tools/qemu.py)
+from serial_console import ANSI_ESCAPE, SerialConsole  # noqa: E402  (tools/serial_console.py)
 
 UDP_CLIENT = BUILD / "tests" / "bench" / "udp_echo_client"
 LINUX_GUEST_TOOL = ROOT / "tools" / "linux_guest.py"
@@ -548,122 +547,6 @@ def host_busy_share(seconds: float = 1.0) -> Optional[float]:
         return None
     total = total1 - total0
     return 1 - (idle1 - idle0) / total if total > 0 else None
-
-
-def _die_with_parent() -> None:
-    """In a QEMU child: get SIGKILL if bench.py dies, so no QEMU outlives it."""
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-class GuestConsole:
-    """A QEMU guest whose serial console is a pipe: logged as it arrives, matched
-    line by line (and the line still being printed, for prompts); input typed
-    with send()."""
-
-    def __init__(self, argv: list[str], log_path: Path):
-        self.log = open(log_path, "wb")
-        self.lines: list[str] = []
-        self._partial = b""
-        self._cond = threading.Condition()
-        self.eof = False
-        try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-        except OSError as err:
-            self.log.close()
-            raise BenchError(f"cannot start {argv[0]}: {err}; run ./tern setup") from None
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        fd = self.proc.stdout.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except InterruptedError:
-                continue
-            except OSError:
-                break
-            if not chunk:
-                break
-            self.log.write(chunk)
-            self.log.flush()
-            with self._cond:
-                *complete, self._partial = (self._partial + chunk).split(b"\n")
-                self.lines += clean_lines(b"\n".join(complete).decode("utf-8", "replace")) if complete else []
-                self._cond.notify_all()
-        with self._cond:
-            self.eof = True
-            self._cond.notify_all()
-
-    def mark(self) -> int:
-        """The position after everything seen so far (for wait_for's `start`)."""
-        with self._cond:
-            return len(self.lines)
-
-    def wait_for(self, regex: re.Pattern, timeout: float, start: int = 0,
-                 fail: Optional[re.Pattern] = None) -> tuple[Optional[re.Match], Optional[str]]:
-        """The first match of `regex` in lines from `start` on (or the partial line):
-        (match, None); (None, line) when `fail` matched first; (None, None) on timeout
-        or when QEMU has exited."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                while start < len(self.lines):
-                    line = self.lines[start]
-                    start += 1
-                    match = regex.search(line)
-                    if match:
-                        return match, None
-                    if fail is not None and fail.search(line):
-                        return None, line.strip()
-                partial = clean_lines(self._partial.decode("utf-8", "replace"))[0]
-                match = regex.search(partial)
-                if match:
-                    return match, None
-                left = deadline - time.monotonic()
-                if self.eof or left <= 0:
-                    return None, None
-                self._cond.wait(left)
-
-    def send(self, text: str) -> bool:
-        try:
-            self.proc.stdin.write(text.encode() + b"\r")
-            self.proc.stdin.flush()
-            return True
-        except (OSError, ValueError):
-            return False
-
-    def exited(self, timeout: float) -> Optional[int]:
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        self.log.close()
-
-    def tail(self, count: int = 15) -> str:
-        with self._cond:
-            lines = self.lines[-count:] + ([self._partial.decode("utf-8", "replace")] if self._partial else [])
-        return "\n".join(f"    | {line}" for line in lines) or "    (nothing on the serial console)"
 
 
 @dataclass
@@ -839,10 +722,14 @@ def measure_guest(guest: str, args: argparse.Namespace) -> GuestFigures:
         cmd = net_qemu_command(guest, net.netdev_option(), args)
         tools_log.write(f"namespace {net.namespace}\n$ {shlex.join(net.command(cmd))}\n")
         print(f"== {label}: booting in namespace {net.namespace}: {shlex.join(cmd)}", flush=True)
-        console = GuestConsole(net.command(cmd), serial_log)
+        try:
+            console = SerialConsole(net.command(cmd), serial_log)
+        except OSError as err:
+            raise BenchError(f"cannot start {cmd[0]}: {err}; run ./tern setup") from None
         start = time.monotonic()
         ready = TERN_READY if guest == "tern" else LINUX_READY
-        match, broken = console.wait_for(ready, args.timeout, fail=GUEST_BROKEN[guest])
+        seen = console.wait_for(ready, args.timeout, fail=GUEST_BROKEN[guest])
+        match, broken = seen.match, seen.failed
         if not match:
             why = (f"said: {broken}" if broken else
                    "QEMU exited" if console.eof else f"no ready line (/{ready.pattern}/) within {args.timeout:g} s")
@@ -878,8 +765,8 @@ def measure_guest(guest: str, args: argparse.Namespace) -> GuestFigures:
             if not console.send("run udpecho"):
                 figures.udp_missing = "could not type `run udpecho` (QEMU gone?)"
             else:
-                match, absent = console.wait_for(UDPECHO_SERVING, UDPECHO_START_SECONDS, start=mark,
-                                                 fail=UDPECHO_ABSENT)
+                seen = console.wait_for(UDPECHO_SERVING, UDPECHO_START_SECONDS, since=mark, fail=UDPECHO_ABSENT)
+                match, absent = seen.match, seen.failed
                 if absent:
                     figures.udp_missing = f"no UDP echo server in Tern yet (the shell said: {absent})"
                 elif not match:
@@ -905,7 +792,7 @@ def measure_guest(guest: str, args: argparse.Namespace) -> GuestFigures:
         stats, done = GUEST_STATS[guest]
         mark = console.mark()
         if console.send(stats):
-            console.wait_for(done, 10, start=mark)
+            console.wait_for(done, 10, since=mark)
         console.send("poweroff")
         status = console.exited(POWEROFF_SECONDS)
         if status is None:

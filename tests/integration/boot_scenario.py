@@ -55,13 +55,13 @@ REPO_ROOT = HERE.parent.parent
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, str(REPO_ROOT / "tools"))
 import qemu as qemu_tool  # noqa: E402  (tools/qemu.py)
+from serial_console import clean_line, die_with_parent, stop  # noqa: E402  (tools/serial_console.py)
 
 DEFAULT_TIMEOUT_BIOS = 60.0
 DEFAULT_TIMEOUT_UEFI = 120.0
 DEFAULT_REJECT_GRACE = 5.0
 TAIL_LINES = 40
 
-ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?=]*[ -/]*[@-~]|[()][0-9A-Za-z]|[@-Z\\-_])")
 
 EXIT_MEANING = {
     0: "triple fault under -no-reboot, or QEMU quit normally -- never success",
@@ -105,11 +105,6 @@ class Step:
     text: str
     sent_at: Optional[float] = None
     error: Optional[str] = None
-
-
-def clean_line(raw: bytes) -> str:
-    """A serial line as the regexes see it: no ANSI escapes, no carriage returns."""
-    return ANSI_ESCAPE.sub("", raw.decode("utf-8", errors="replace")).replace("\r", "")
 
 
 @dataclass
@@ -210,16 +205,6 @@ class SerialWatcher:
                     self.changed.set()
 
 
-def _die_with_parent() -> None:
-    """In the QEMU child: get SIGKILL if the harness dies (e.g. killed by CTest)."""
-    try:
-        import ctypes
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except Exception:
-        pass
-
-
 def compile_patterns(texts: list[str], what: str) -> list[Pattern]:
     patterns = []
     for text in texts:
@@ -228,18 +213,6 @@ def compile_patterns(texts: list[str], what: str) -> list[Pattern]:
         except re.error as err:
             raise SystemExit(f"boot_scenario: error: bad {what} regex {text!r}: {err}")
     return patterns
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Terminate QEMU, then kill it if it does not go within 3 s."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=3)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -344,7 +317,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         try:
             # The serial port's input: a pipe the conversation writes, else nothing.
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if steps else subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=stderr_file, preexec_fn=_die_with_parent)
+                                    stdout=subprocess.PIPE, stderr=stderr_file, preexec_fn=die_with_parent)
         except OSError as err:
             print(f"boot_scenario: error: cannot start {cmd[0]}: {err}; run ./tern setup", file=sys.stderr)
             print(f"FAIL {args.name}: cannot start QEMU", flush=True)

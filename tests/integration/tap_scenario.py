@@ -50,10 +50,9 @@ HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(REPO_ROOT / "tools"))
-sys.path.insert(0, str(HERE))
 import qemu as qemu_tool  # noqa: E402
 import netns  # noqa: E402
-from boot_scenario import _die_with_parent, clean_line, stop  # noqa: E402
+from serial_console import SerialConsole  # noqa: E402
 
 SKIP = 77
 TERN_MAC = "52:54:00:12:34:56"  # QEMU's default for the first NIC
@@ -64,88 +63,32 @@ class Failure(Exception):
     """The scenario's outcome is wrong; the message says what was seen."""
 
 
-class Console:
-    """Tern's serial console: lines as they arrive, and typed commands."""
-
-    def __init__(self, proc: subprocess.Popen, log_path: Path):
-        self.proc = proc
-        self.log = open(log_path, "wb")
-        self.lines: list[str] = []
-        self.partial = ""
-        self.cond = threading.Condition()
-        self.eof = False
-        self.start = time.monotonic()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        fd = self.proc.stdout.fileno()
-        pending = b""
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                break
-            self.log.write(chunk)
-            self.log.flush()
-            pending += chunk
-            *complete, pending = pending.split(b"\n")
-            with self.cond:
-                self.lines.extend(clean_line(raw) for raw in complete)
-                self.partial = clean_line(pending)
-                self.cond.notify_all()
-        with self.cond:
-            if pending:
-                self.lines.append(clean_line(pending))
-            self.partial = ""
-            self.eof = True
-            self.cond.notify_all()
-
-    def mark(self) -> int:
-        """A position: wait() after it looks only at lines that came later."""
-        with self.cond:
-            return len(self.lines)
-
-    def wait(self, regex: str, timeout: float, since: int = 0, partial: bool = False) -> re.Match:
-        """The first line from `since` on matching `regex` (with `partial`, the
-        line still being printed counts too, for prompts). Raises Failure."""
-        return self.find(regex, timeout, since, partial)[1]
+class Console(SerialConsole):
+    """Tern's serial console, with its shell: waits that fail the case, and
+    commands typed at the prompt."""
 
     def find(self, regex: str, timeout: float, since: int = 0, partial: bool = False) -> tuple[int, re.Match]:
-        """Like wait(), and also the matching line's index (len(lines) for the partial line)."""
-        pattern = re.compile(regex)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for index in range(since, len(self.lines)):
-                    match = pattern.search(self.lines[index])
-                    if match:
-                        return index, match
-                since = max(since, len(self.lines))
-                if partial:
-                    match = pattern.search(self.partial)
-                    if match:
-                        return len(self.lines), match
-                if self.eof:
-                    raise Failure(f"QEMU ended (status {self.proc.poll()}) before /{regex}/ was seen")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise Failure(f"/{regex}/ not seen within {timeout:g} s")
-                self.cond.wait(left)
+        """The first line from `since` on matching `regex` and its index (with
+        `partial`, the line still being printed counts too). Raises Failure."""
+        seen = self.wait_for(re.compile(regex), timeout, since, partial)
+        if seen.match is None:
+            if self.eof:
+                raise Failure(f"QEMU ended (status {self.proc.poll()}) before /{regex}/ was seen")
+            raise Failure(f"/{regex}/ not seen within {timeout:g} s")
+        return seen.index, seen.match
+
+    def wait(self, regex: str, timeout: float, since: int = 0, partial: bool = False) -> re.Match:
+        return self.find(regex, timeout, since, partial)[1]
 
     def type(self, text: str, timeout: float = 20.0) -> int:
         """Gets a fresh prompt (an empty line: other processes' messages may have
         been printed after the last one), types `text` and a carriage return;
         returns the mark before it."""
         since = self.mark()
-        self.proc.stdin.write(b"\r")
-        self.proc.stdin.flush()
+        self.send("")
         self.wait(re.escape(PROMPT.strip()) + r" ?$", timeout, since=since + 1, partial=True)
         since = self.mark()
-        self.proc.stdin.write(text.encode() + b"\r")
-        self.proc.stdin.flush()
+        self.send(text)
         return since
 
     def command(self, text: str, timeout: float = 20.0) -> list[str]:
@@ -153,17 +96,8 @@ class Console:
         since = self.type(text, timeout)
         echo, _ = self.find(re.escape(text) + "$", timeout, since=since)
         end, _ = self.find("^" + re.escape(PROMPT.strip()), timeout, since=echo + 1, partial=True)
-        with self.cond:
+        with self._cond:
             return self.lines[echo + 1:end]
-
-    def all_lines(self) -> list[str]:
-        with self.cond:
-            return list(self.lines)
-
-    def close(self) -> None:
-        stop(self.proc)
-        self.reader.join(timeout=5)
-        self.log.close()
 
 
 def parse_ping(output: str) -> tuple[int, int]:
@@ -470,10 +404,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                                           cmdline=f"test=processes ip.ip={net.guest}/24",
                                           netdev=net.netdev_option(), serial="stdio")
             print(f"scenario {name}: namespace {net.namespace}: {shlex.join(cmd)}", flush=True)
-            proc = subprocess.Popen(net.command(cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=open(args.log_dir / f"{name}.qemu-stderr.log", "wb"),
-                                    preexec_fn=_die_with_parent)
-            console = Console(proc, log_path)
+            console = Console(net.command(cmd), log_path, args.log_dir / f"{name}.qemu-stderr.log")
+            proc = console.proc
             try:
                 console.wait(rf"ip: eth0: {re.escape(net.guest)}/24 \(static\)", 60)
                 warm_up(net)
