@@ -109,8 +109,12 @@ def parse_ping(output: str) -> tuple[int, int]:
 
 
 def ns_ping(net: netns.TapNetwork, *args: str, timeout: float = 60.0) -> tuple[int, int, str]:
-    result = subprocess.run(net.command(["ping", *args, net.guest]), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    try:
+        result = subprocess.run(net.command(["ping", *args, net.guest]), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as expired:
+        raise Failure(f"`ping {' '.join(args)}` did not finish within {timeout:g} s: "
+                      f"{(expired.stdout or '')[-300:]}") from None
     sent, received = parse_ping(result.stdout)
     return sent, received, result.stdout
 
@@ -215,7 +219,7 @@ def case_malformed(console: Console, net: netns.TapNetwork, frames: int) -> list
         net.command([sys.executable, str(injector), "--interface", net.tap, "--count", str(frames),
                      "--source-mac", net.host_mac, "--source-ip", net.host,
                      "--target-mac", TERN_MAC, "--target-ip", net.guest]),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
     print(result.stdout, end="", flush=True)
     if result.returncode != 0:
         raise Failure(f"malformed_frames.py exited {result.returncode}")

@@ -32,9 +32,13 @@ void write(const Controller& c, uint32_t reg, uint32_t value)
     c.registers[0] = reg;
     c.registers[4] = value;
 }
+// Masked while the destination changes, but never through another trigger
+// mode: a level-triggered entry that is edge-triggered even for a moment can
+// lose the line's state in the IOAPIC (QEMU's forgets a line that is already
+// high), and then a device that keeps its line high never interrupts again.
 void write_entry(const Controller& c, uint32_t input, uint64_t entry)
 {
-    write(c, reg_redirection + input * 2, static_cast<uint32_t>(entry_masked)); // mask while changing
+    write(c, reg_redirection + input * 2, static_cast<uint32_t>(entry | entry_masked));
     write(c, reg_redirection + input * 2 + 1, static_cast<uint32_t>(entry >> 32));
     write(c, reg_redirection + input * 2, static_cast<uint32_t>(entry));
 }
