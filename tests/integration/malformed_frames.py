@@ -234,7 +234,7 @@ def main() -> int:
     p.add_argument("--target-ip", required=True)
     p.add_argument("--count", type=int, default=12_000, help="about how many malformed frames (default 12000)")
     p.add_argument("--batch", type=int, default=64, help="malformed frames between two probes (default 64)")
-    p.add_argument("--probe-timeout", type=float, default=2.0)
+    p.add_argument("--probe-timeout", type=float, default=5.0)
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--kinds", default=",".join(KINDS), help="which kinds, comma-separated (default: all)")
     args = p.parse_args()
