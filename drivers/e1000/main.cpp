@@ -10,19 +10,24 @@
 // by asking for the registers of each candidate: only its own is granted.
 //
 // Once the device is up it connects to the ip server and moves frames
-// between the two without copying them (Service below).
+// between the two without copying them (Service below). Under sustained load
+// it stops taking interrupts and polls the rings (Moderation below).
 #include "device_ids.hpp"
+#include "ip_protocol.hpp"
+#include "moderation.hpp"
 #include "net/address.hpp"
 #include "net/ethernet.hpp"
 #include "nic.hpp"
+#include "proto/nic.hpp"
 #include "runtime/assert.hpp"
 #include "runtime/channel.hpp"
+#include "runtime/cmdline_args.hpp"
 #include "runtime/cpu.hpp"
-#include "proto/nic.hpp"
 #include "runtime/print.hpp"
 #include "runtime/rs_client.hpp"
 #include "runtime/start.hpp"
 #include "runtime/sys.hpp"
+#include "tsc_clock.hpp"
 
 namespace {
 
@@ -34,6 +39,48 @@ using tern::channel::Message;
 
 constexpr uint32_t ring_descriptors = 256;
 constexpr uint32_t pool_buffers = 1024; // 2 MiB: a full receive ring plus what ip holds
+// Slots per direction of the channel to ip: as many as both pools have
+// buffers (ours and ip's 1024), so neither side can find its ring full —
+// every message lends or returns one buffer (proto/nic.hpp).
+constexpr uint32_t channel_slots = 2048;
+
+// How often the loop looks at the load (moderation) and at the device's
+// drop counters and link.
+constexpr uint64_t sample_period_ns = 10'000'000;
+constexpr uint64_t housekeeping_period_ns = 1'000'000'000;
+// The alarm for housekeeping rings only after this long asleep (QuietAlarm).
+constexpr uint64_t quiet_ns = 500'000'000;
+// While polling: the pause after a pass over the rings that found nothing.
+constexpr uint64_t idle_poll_pause_ns = 5'000;
+
+// Moderation for QEMU under TCG, where one core moves some 20-100k frames/s
+// (the policy's defaults are for real hardware). QEMU's e1000 never
+// interrupts more often than every 128 us whatever ITR says (7.8k/s), so ITR
+// only matters in the bulk range. A flood of 30k frames/s or more for 30 ms
+// turns polling on: no interrupts, wake-ups or ICR reads for as long as it
+// lasts, for the price of a busy core (`ping -f -l 16` from the host under
+// TCG: ~120k frames/s polling, ~100k on interrupts).
+// `polling=off` (kernel command line: `e1000.polling=off`) keeps the driver
+// on interrupts, for comparisons.
+e1000::ModerationPolicy::Settings moderation_settings(bool polling)
+{
+    e1000::ModerationPolicy::Settings s;
+    s.low_latency_below = 5'000; // ping, DHCP, the shell: every frame at once
+    s.bulk_from = 15'000;
+    s.polling_from = 30'000;
+    s.interrupts_below = 10'000;
+    s.samples_to_poll = 3;      // 30 ms of flood
+    s.samples_to_interrupt = 5; // 50 ms of calm
+    s.moderate_interrupts_per_second = 8'000;
+    s.bulk_interrupts_per_second = 4'000;
+    // With idle_poll_pause_ns between them: about 5 ms without any work
+    // (the flood stopped, or ip stopped taking frames) ends polling. Less
+    // ends it in the gaps a busy host leaves in QEMU's traffic.
+    s.empty_polls_to_interrupt = 1'000;
+    if (!polling)
+        s.polling_from = UINT32_MAX;
+    return s;
+}
 
 template <typename... Args>
 [[noreturn]] void fail(const char* fmt, Args... args)
@@ -51,6 +98,19 @@ public:
 private:
     volatile uint32_t* m_base;
 };
+
+// The TSC's rate, measured against the kernel's clock over ~2 ms.
+e1000::TscClock calibrate_clock()
+{
+    const uint64_t ns0 = static_cast<uint64_t>(sys::uptime());
+    const uint64_t tsc0 = tern::rdtsc();
+    uint64_t ns1 = ns0;
+    while (ns1 - ns0 < 2'000'000) {
+        tern::cpu_relax();
+        ns1 = static_cast<uint64_t>(sys::uptime());
+    }
+    return e1000::TscClock::calibrated(tsc0, ns0, tern::rdtsc(), ns1);
+}
 
 // Waits by polling the kernel's clock (only during reset and EEPROM reads).
 class ClockDelay final : public e1000::Delay {
@@ -145,13 +205,15 @@ public:
     uint32_t pci_address() const { return m_function.pci.address; }
 
     // After an interrupt: read (and so clear) the causes, and let the line
-    // interrupt again.
-    void acknowledge_irq(const sys::Message& notification)
+    // interrupt again. Returns the causes (reg::interrupt bits; 0 if the
+    // notification is not our interrupt).
+    uint32_t acknowledge_irq(const sys::Message& notification)
     {
         if (notification.source != sys::endpoint::hardware || (notification.words[0] & m_irq_bit) == 0)
-            return;
-        (void)m_nic->read_interrupt_causes();
+            return 0;
+        const uint32_t causes = m_nic->read_interrupt_causes();
         (void)sys::irq_attach(m_function.pci.address);
+        return causes;
     }
 
     // Keeps the receive ring full of empty buffers.
@@ -180,24 +242,114 @@ private:
     uint64_t m_irq_bit = 0;
 };
 
+// Interrupts or polling, and how far ITR spaces interrupts out, as
+// e1000::ModerationPolicy decides from the frames the loop moves.
+class Moderation {
+public:
+    using Mode = e1000::ModerationPolicy::Mode;
+
+    Moderation(e1000::Nic& nic, const e1000::TscClock& clock, const e1000::ModerationPolicy::Settings& settings)
+        : m_nic(nic), m_clock(clock), m_settings(settings), m_policy(settings)
+    {
+    }
+
+    void start(uint64_t now) { m_last_sample = now; }
+
+    // Polling pays only on a core of the driver's own: next to ip it would
+    // take the CPU ip needs to answer. Call while taking interrupts.
+    void allow_polling(bool allowed)
+    {
+        e1000::ModerationPolicy::Settings settings = m_settings;
+        if (!allowed)
+            settings.polling_from = UINT32_MAX;
+        m_policy = e1000::ModerationPolicy(settings);
+    }
+    bool polling() const { return m_polling; }
+    void count(uint32_t frames) { m_frames += frames; }
+
+    // Every sample period: the rate since the last sample decides. True
+    // when polling has just ended (the link may have changed unseen).
+    bool sample(uint64_t now)
+    {
+        const auto decision = m_policy.sample(m_frames, m_clock.to_ns(now - m_last_sample));
+        m_frames = 0;
+        m_last_sample = now;
+        return decision.changed && apply(decision.mode, decision.itr, m_policy.last_rate());
+    }
+
+    // While polling, after each pass over the rings. True when polling has
+    // just ended (the policy saw too many passes in a row find nothing).
+    bool polled(bool found_work, uint64_t now)
+    {
+        if (!m_policy.polled(found_work))
+            return false;
+        const uint64_t elapsed = m_clock.to_ns(now - m_last_sample);
+        return apply(m_policy.mode(), m_policy.itr(), elapsed != 0 ? m_frames * 1'000'000'000 / elapsed : 0);
+    }
+
+private:
+    // Programs the device; true when polling ended.
+    bool apply(Mode mode, uint32_t itr, uint64_t frames_per_second)
+    {
+        if (itr != m_itr) {
+            m_nic.set_interrupt_throttle(itr);
+            m_itr = itr;
+        }
+        const bool poll = mode == Mode::polling;
+        if (poll == m_polling)
+            return false;
+        m_polling = poll;
+        if (poll) {
+            m_nic.disable_interrupts();
+            print("e1000: polling (%lu frames/s)\n", frames_per_second);
+            return false;
+        }
+        // Causes piled up while polling would interrupt at once: drop them
+        // (the caller looks at the link, the one cause that matters).
+        (void)m_nic.read_interrupt_causes();
+        m_nic.enable_interrupts();
+        print("e1000: interrupts again (%lu frames/s)\n", frames_per_second);
+        return true;
+    }
+
+    e1000::Nic& m_nic;
+    e1000::TscClock m_clock;
+    e1000::ModerationPolicy::Settings m_settings;
+    e1000::ModerationPolicy m_policy;
+    bool m_polling = false;
+    uint32_t m_itr = 0; // what init() programmed (Config::interrupt_throttle)
+    uint64_t m_frames = 0;
+    uint64_t m_last_sample = 0;
+};
+
 // The driver's work once the device is up: frames between the device and ip,
-// zero copy. Received
-// frames are lent to ip in the driver's pool and come back as rx_return;
-// ip lends frames to send in its pool, which go back as tx_done once the
-// device has sent them.
+// zero copy. Received frames are lent to ip in the driver's pool and come back
+// as rx_return; ip lends frames to send in its pool, which go back as tx_done
+// once the device has sent them (at once, refused, if the request is wrong).
+// On timers: moderation samples, and the device's drop counters and link
+// state, which ip hears of when they change.
 class Service {
 public:
-    explicit Service(Driver& driver) : m_driver(driver) {}
+    Service(Driver& driver, const e1000::TscClock& clock, const e1000::ModerationPolicy::Settings& moderation)
+        : m_driver(driver), m_clock(clock), m_moderation(driver.nic(), clock, moderation)
+    {
+    }
 
     [[noreturn]] void run()
     {
         connect(0);
+        start_timers();
         for (;;) {
-            bool worked = to_ip();
-            worked = from_ip() || worked;
-            worked = sent() || worked;
+            uint32_t frames = to_ip();
+            const bool messages = from_ip();
+            frames += sent();
             m_driver.nic().flush();
-            if (!worked)
+            m_moderation.count(frames);
+            on_timers();
+            const bool worked = frames != 0 || messages;
+            if (m_moderation.polling())
+                keep_polling(worked);
+            else if (!worked)
                 sleep();
         }
     }
@@ -205,13 +357,14 @@ public:
 private:
     static constexpr tern::channel::PoolOwner::Holder ip_holder = 1;
     static constexpr uint32_t batch = 32;
+    static constexpr uint32_t tx_slots = ring_descriptors;
 
     void connect(sys::Endpoint old)
     {
         const int64_t ip = tern::rs_wait_for_endpoint("ip", old, 60'000'000'000ull);
         if (ip < 0)
             fail("the ip server is not running: %s", sys::error_name(ip));
-        if (const auto connected = m_channel.connect(static_cast<sys::Endpoint>(ip), 512, &m_driver.pool(),
+        if (const auto connected = m_channel.connect(static_cast<sys::Endpoint>(ip), channel_slots, &m_driver.pool(),
                                                      m_driver.pci_address());
             !connected.ok())
             fail("cannot connect to ip: %s", tern::error_name(connected.error()));
@@ -219,20 +372,38 @@ private:
         if (physical < 0 || m_channel.peer_pool() == nullptr)
             fail("ip's transmit pool: %s", sys::error_name(physical));
         m_ip_pool_physical = static_cast<uint64_t>(physical);
-        const e1000::LinkState link = m_driver.nic().link();
-        Message m{};
-        m.type = tern::nic::link;
-        m.words[0] = tern::nic::mac_word(m_driver.mac());
-        m.words[1] = link.up ? 1 : 0;
-        m.words[2] = link.speed_mbps;
-        m.words[3] = net::ethernet_max_payload;
-        if (!m_channel.send(m))
+        const bool shared_core = on_my_core(m_channel.peer());
+        m_moderation.allow_polling(!shared_core);
+        if (shared_core)
+            print("e1000: ip runs on this core: interrupts only, no polling\n");
+        forget_frames_in_flight();
+        m_reported_link = m_driver.nic().link();
+        if (!m_channel.send(e1000::link_message(m_driver.mac(), m_reported_link, net::ethernet_max_payload)))
             fail("no room for the link message");
+        m_reported_drops = {}; // a new ip has heard of none: it gets the totals so far
+        m_drops_check = true;
         print("e1000: serving ip 0x%lx\n", m_channel.peer());
     }
 
-    // Received frames to ip.
-    bool to_ip()
+    static bool on_my_core(sys::Endpoint other)
+    {
+        sys::ProcessInfo mine{}, theirs{};
+        return sys::proc_info(sys::endpoint::slot(static_cast<sys::Endpoint>(sys::self())), mine) == 0 &&
+               sys::proc_info(sys::endpoint::slot(other), theirs) == 0 && mine.core == theirs.core;
+    }
+
+    // ip ended: what it held of ours comes back; connect to its successor.
+    void reconnect()
+    {
+        const sys::Endpoint old = m_channel.peer();
+        const uint32_t reclaimed = m_driver.pool().owner().reclaim(ip_holder);
+        print("e1000: ip 0x%lx ended (%u buffers reclaimed); waiting for its successor\n", old, reclaimed);
+        m_channel.close();
+        connect(old);
+    }
+
+    // Received frames to ip; returns how many.
+    uint32_t to_ip()
     {
         auto& tx = m_channel.tx();
         e1000::RxCompletion done[batch];
@@ -251,10 +422,11 @@ private:
         if (n != 0)
             m_channel.publish(static_cast<uint32_t>(n));
         m_driver.refill();
-        return n != 0;
+        return static_cast<uint32_t>(n);
     }
 
-    // ip's messages: returned receive buffers and frames to send.
+    // ip's messages: returned receive buffers and frames to send. True if
+    // there were any.
     bool from_ip()
     {
         auto& rx = m_channel.rx();
@@ -266,8 +438,8 @@ private:
                 auto& owner = m_driver.pool().owner();
                 if (owner.take_back(m.buffer, ip_holder).ok())
                     (void)owner.free(m.buffer);
-            } else if (m.type == tern::nic::tx && !send(m.buffer)) {
-                break; // the transmit ring is full: the rest waits in the channel
+            } else if (m.type == tern::nic::tx && !send(m)) {
+                break; // no room on the device (or for the answer): the rest waits in the channel
             }
         }
         if (n != 0)
@@ -277,72 +449,197 @@ private:
         return n != 0;
     }
 
-    // Queues one of ip's frames on the device; false if the ring is full.
-    bool send(const BufferRef& ref)
+    // Queues one of ip's frames on the device, or refuses it if the request
+    // is wrong. False: not now (the message stays in the channel).
+    bool send(const Message& m)
     {
+        if (m_free_count == 0)
+            return false;
+        const BufferRef& ref = m.buffer;
         const auto bytes = m_channel.peer_pool()->bytes(ref);
-        uint32_t slot = 0;
-        while (slot < tx_slots && m_in_flight[slot].used)
-            ++slot;
-        if (!bytes.ok() || ref.length == 0 || slot == tx_slots) {
-            if (slot == tx_slots)
-                return false;
-            done(ref, 1); // malformed: give it straight back
-            return true;
-        }
+        const auto offload = e1000::tx_offload(m.flags, m.words[0], ref.length);
+        if (!bytes.ok() || ref.length == 0 || !offload.ok())
+            return refuse(ref);
+        const uint32_t slot = m_free_slots[m_free_count - 1];
         const uint64_t physical = m_ip_pool_physical +
                                   uint64_t{ref.index} * m_channel.peer_pool()->geometry().buffer_size + ref.offset;
-        const auto queued = m_driver.nic().transmit(physical, static_cast<uint16_t>(ref.length), slot);
+        const auto queued = m_driver.nic().transmit(physical, static_cast<uint16_t>(ref.length),
+                                                    m_connection << 16 | slot, offload.value());
         if (queued.error() == tern::Error::busy)
             return false;
-        if (!queued.ok()) {
-            done(ref, 1);
-            return true;
-        }
+        if (!queued.ok())
+            return refuse(ref);
+        --m_free_count;
         m_in_flight[slot] = InFlight{ref, true};
         return true;
     }
 
-    // Frames the device has sent: their buffers back to ip.
-    bool sent()
-    {
-        uint64_t cookies[batch];
-        const size_t n = m_driver.nic().reap_tx(cookies, batch);
-        for (size_t i = 0; i < n; ++i) {
-            InFlight& f = m_in_flight[cookies[i] % tx_slots];
-            if (f.used)
-                done(f.ref, 0);
-            f.used = false;
-        }
-        return n != 0;
-    }
-
-    void done(const BufferRef& ref, uint64_t status)
+    // A frame the device will not send, straight back to ip; false if the
+    // channel has no room for the answer yet.
+    bool refuse(const BufferRef& ref)
     {
         Message m{};
         m.type = tern::nic::tx_done;
         m.buffer = ref;
-        m.words[0] = status;
-        (void)m_channel.send(m);
+        m.words[0] = 1;
+        return m_channel.send(m);
     }
 
+    // Frames the device has sent: their buffers back to ip, as many as the
+    // channel has room for (the others wait on the device's ring). Returns
+    // how many.
+    uint32_t sent()
+    {
+        auto& tx = m_channel.tx();
+        const uint32_t room = tx.space(batch);
+        uint64_t cookies[batch];
+        const size_t n = m_driver.nic().reap_tx(cookies, room < batch ? room : batch);
+        uint32_t answers = 0;
+        for (size_t i = 0; i < n; ++i) {
+            const uint32_t slot = cookies[i] & 0xFFFF;
+            if (cookies[i] >> 16 != m_connection || slot >= tx_slots || !m_in_flight[slot].used)
+                continue; // an ended ip's frame
+            m_in_flight[slot].used = false;
+            m_free_slots[m_free_count++] = static_cast<uint16_t>(slot);
+            Message& m = tx.slot(answers++);
+            m = Message{};
+            m.type = tern::nic::tx_done;
+            m.buffer = m_in_flight[slot].ref;
+        }
+        if (answers != 0)
+            m_channel.publish(answers);
+        return static_cast<uint32_t>(n);
+    }
+
+    // Frames of an ip that ended may still be on the device: the connection
+    // number in each cookie tells them from the new ip's.
+    void forget_frames_in_flight()
+    {
+        ++m_connection;
+        for (uint32_t slot = 0; slot < tx_slots; ++slot) {
+            m_in_flight[slot].used = false;
+            m_free_slots[slot] = static_cast<uint16_t>(slot);
+        }
+        m_free_count = tx_slots;
+    }
+
+    void start_timers()
+    {
+        const uint64_t now = tern::rdtsc();
+        m_sample.start(now, m_clock.to_ticks(sample_period_ns));
+        m_housekeeping.start(now, m_clock.to_ticks(housekeeping_period_ns));
+        m_alarm = e1000::QuietAlarm(m_clock.to_ticks(quiet_ns));
+        m_moderation.start(now);
+        m_idle_poll_pause = m_clock.to_ticks(idle_poll_pause_ns);
+    }
+
+    // What runs on the TSC rather than on events: moderation samples, and
+    // the statistics (once a second and when polling ends) and link state,
+    // reported to ip when they changed.
+    void on_timers()
+    {
+        const uint64_t now = tern::rdtsc();
+        if (m_sample.due(now)) {
+            if (m_moderation.sample(now))
+                polling_ended();
+            if (m_moderation.polling())
+                m_link_check = true; // no link-change interrupt while polling
+        }
+        if (m_housekeeping.due(now)) {
+            m_driver.nic().update_statistics();
+            m_drops_check = true;
+            m_link_check = true;
+        }
+        if (m_link_check)
+            m_link_check = !report_link();
+        if (m_drops_check)
+            m_drops_check = !report_drops();
+    }
+
+    // False if ip must hear of a change but the channel is full (try again).
+    bool report_link()
+    {
+        const e1000::LinkState link = m_driver.nic().link();
+        if (!e1000::link_changed(m_reported_link, link))
+            return true;
+        if (!m_channel.send(e1000::link_message(m_driver.mac(), link, net::ethernet_max_payload)))
+            return false;
+        m_reported_link = link;
+        print("e1000: link %s %u Mb/s\n", link.up ? "up" : "down", link.speed_mbps);
+        return true;
+    }
+
+    bool report_drops()
+    {
+        const e1000::DeviceDrops drops = e1000::device_drops(m_driver.nic().statistics());
+        if (drops == m_reported_drops)
+            return true;
+        if (!m_channel.send(e1000::device_drops_message(drops)))
+            return false;
+        m_reported_drops = drops;
+        return true;
+    }
+
+    // Polling: straight back to the rings, after a short pause if this pass
+    // found nothing. Only sleeping lets the kernel tell us things (ip ended),
+    // so the policy must end polling once the work stops, also when it stops
+    // because ip no longer takes frames.
+    void keep_polling(bool worked)
+    {
+        const uint64_t now = tern::rdtsc();
+        if (m_moderation.polled(worked, now)) {
+            polling_ended();
+            return;
+        }
+        if (!worked) {
+            while (tern::rdtsc() - now < m_idle_poll_pause)
+                tern::cpu_relax();
+        }
+    }
+
+    // After a busy period: the drop counters now, and the link (its
+    // interrupt was off).
+    void polling_ended()
+    {
+        m_housekeeping.expire();
+        m_link_check = true;
+    }
+
+    // Nothing to do: sleep until ip sends (or makes room in a full ring), the
+    // device interrupts, or the housekeeping alarm rings.
     void sleep()
     {
+        arm_alarm();
         tern::channel::WaitSet set;
         set.add(m_channel.rx());
+        if (m_channel.tx().space() == 0)
+            set.add(m_channel.tx());
         sys::Message m{};
-        if (!tern::wait(set, m))
-            return;
-        m_driver.acknowledge_irq(m);
-        if (m_channel.peer_ended(m)) {
-            // ip restarts: what it held of ours comes back; connect to the new one.
-            const sys::Endpoint old = m_channel.peer();
-            const uint32_t reclaimed = m_driver.pool().owner().reclaim(ip_holder);
-            print("e1000: ip 0x%lx ended (%u buffers reclaimed); waiting for its successor\n", old, reclaimed);
-            for (InFlight& f : m_in_flight)
-                f.used = false;
-            m_channel.close();
-            connect(old);
+        if (tern::wait(set, m))
+            notified(m);
+    }
+
+    // The alarm for housekeeping, rung only when the driver sleeps through
+    // it: while traffic keeps waking it, the loop does housekeeping itself.
+    // (Alarms ringing amid the device's interrupts have been seen to leave
+    // those interrupts undelivered for good, with the driver on core 1.)
+    void arm_alarm()
+    {
+        const uint64_t now = tern::rdtsc();
+        const uint64_t at = m_alarm.before_sleep(now, m_housekeeping.deadline());
+        if (at != 0)
+            (void)sys::alarm(m_clock.to_ns(at - now) / 1'000'000 + 1);
+    }
+
+    void notified(const sys::Message& m)
+    {
+        if (m.source == sys::endpoint::clock) {
+            m_alarm.rang();
+        } else if (m.source == sys::endpoint::hardware) {
+            if (m_driver.acknowledge_irq(m) & e1000::reg::interrupt::lsc)
+                m_link_check = true;
+        } else if (m_channel.peer_ended(m)) {
+            reconnect();
         } else if (m.source == tern::rs_endpoint() && m.type == sys::message_type::notify) {
             (void)sys::notify(m.source); // heartbeat
         }
@@ -352,20 +649,37 @@ private:
         BufferRef ref;
         bool used;
     };
-    static constexpr uint32_t tx_slots = ring_descriptors;
 
     Driver& m_driver;
     tern::Channel m_channel;
     uint64_t m_ip_pool_physical = 0;
+    // ip's frames on the device: cookie = connection number << 16 | slot.
     InFlight m_in_flight[tx_slots] = {};
+    uint16_t m_free_slots[tx_slots] = {};
+    uint32_t m_free_count = 0;
+    uint64_t m_connection = 0;
+
+    e1000::TscClock m_clock;
+    Moderation m_moderation;
+    e1000::Periodic m_sample;
+    e1000::Periodic m_housekeeping;
+    uint64_t m_idle_poll_pause = 0; // TSC ticks
+    e1000::QuietAlarm m_alarm;
+
+    e1000::LinkState m_reported_link{};
+    e1000::DeviceDrops m_reported_drops;
+    bool m_link_check = false;
+    bool m_drops_check = false;
 };
 
 } // namespace
 
-int main(int, char**)
+int main(int argc, char** argv)
 {
+    const char* polling = tern::find_option(argc, argv, "polling");
+    const bool may_poll = polling == nullptr || __builtin_strcmp(polling, "off") != 0;
     static Driver driver;
     driver.start();
-    static Service service(driver);
+    static Service service(driver, calibrate_clock(), moderation_settings(may_poll));
     service.run();
 }

@@ -1,9 +1,11 @@
 // drivers/e1000's logic against a fake 8254x: bring-up, the rings (with
-// wrap-around, full and empty rings, recycling), checksum offload, interrupts,
-// link, statistics, the adaptive moderation policy, and a device that
+// wrap-around, full and empty rings, recycling), checksum offload (also as ip
+// asks for it), interrupts, link, statistics and the drops ip is told about,
+// the adaptive moderation policy, the driver's TSC clock, and a device that
 // misbehaves.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -13,9 +15,12 @@
 
 #include "device_ids.hpp"
 #include "e1000_fake_device.hpp"
+#include "ip_protocol.hpp"
 #include "moderation.hpp"
 #include "nic.hpp"
+#include "proto/nic.hpp"
 #include "registers.hpp"
+#include "tsc_clock.hpp"
 
 namespace {
 
@@ -999,6 +1004,312 @@ TEST_F(E1000Test, LegacyChecksumInsertion)
     EXPECT_EQ(tx_ring.data[13], 34); // CSS
     EXPECT_TRUE(l4_checksum_ok(device.sent[0].bytes));
     EXPECT_TRUE(device.contexts.empty());
+}
+
+// ------------------------------------------------------------------ checksum offload asked for by ip
+
+// An ICMP echo request in Ethernet + IPv4 with a zero checksum field, as ip
+// hands it over with checksum offload (the seed of an ICMP checksum is 0).
+std::vector<uint8_t> make_icmp_frame(size_t payload)
+{
+    std::vector<uint8_t> f = make_ipv4_frame(17, payload); // Ethernet + IPv4 headers
+    f[14 + 9] = 1;                                          // ICMP
+    uint8_t* icmp = &f[34];
+    std::memset(icmp, 0, 8);
+    icmp[0] = 8; // echo request
+    icmp[4] = 0x12;
+    icmp[6] = 0x00;
+    icmp[7] = 0x05;
+    return f;
+}
+
+uint16_t tx_word(uint32_t start, uint32_t offset) { return static_cast<uint16_t>(start | offset << 8); }
+
+TEST(E1000IpProtocol, TxWithoutTheOffloadFlagAsksForNothing)
+{
+    const auto offload = tx_offload(0, tx_word(34, 36), 98);
+    ASSERT_TRUE(offload.ok());
+    EXPECT_EQ(offload.value().kind, TxOffload::Kind::none);
+    // The word means nothing without the flag, whatever it holds.
+    EXPECT_TRUE(tx_offload(0, ~0ull, 98).ok());
+}
+
+TEST(E1000IpProtocol, TxChecksumOffloadBecomesAnL4OnlyContext)
+{
+    const auto offload = tx_offload(tern::nic::tx_flags::checksum_offload, tx_word(34, 40), 60);
+    ASSERT_TRUE(offload.ok());
+    const TxOffload& o = offload.value();
+    EXPECT_EQ(o.kind, TxOffload::Kind::context);
+    EXPECT_FALSE(o.ip_checksum);
+    EXPECT_EQ(o.tucss, 34);
+    EXPECT_EQ(o.tucso, 40);
+    EXPECT_EQ(o.tucse, 0);
+    EXPECT_NE(o.l4, TxOffload::L4::none);
+}
+
+TEST(E1000IpProtocol, BadTxChecksumRequestsAreRefused)
+{
+    const uint32_t flag = tern::nic::tx_flags::checksum_offload;
+    // Fields at the very end of the frame are fine ...
+    EXPECT_TRUE(tx_offload(flag, tx_word(56, 58), 60).ok());
+    EXPECT_TRUE(tx_offload(flag, tx_word(0, 254), 256).ok());
+    // ... one byte further is not.
+    EXPECT_EQ(tx_offload(flag, tx_word(34, 59), 60).error(), Error::invalid_argument);
+    EXPECT_EQ(tx_offload(flag, tx_word(59, 60), 100).ok(), true);
+    EXPECT_EQ(tx_offload(flag, tx_word(59, 60), 61).error(), Error::invalid_argument);
+    EXPECT_EQ(tx_offload(flag, tx_word(34, 36), 0).error(), Error::invalid_argument);
+    // The checksum field must lie after the start, inside what is summed.
+    EXPECT_EQ(tx_offload(flag, tx_word(34, 34), 100).error(), Error::invalid_argument);
+    EXPECT_EQ(tx_offload(flag, tx_word(40, 34), 100).error(), Error::invalid_argument);
+    // Offsets the 8-bit descriptor fields cannot hold (bits above the two bytes).
+    EXPECT_EQ(tx_offload(flag, 34 | 300u << 8, 1000).error(), Error::invalid_argument);
+    EXPECT_EQ(tx_offload(flag, tx_word(34, 40) | 1ull << 16, 100).error(), Error::invalid_argument);
+    EXPECT_EQ(tx_offload(flag, tx_word(34, 40) | 1ull << 63, 100).error(), Error::invalid_argument);
+}
+
+TEST_F(E1000Test, IpsChecksumOffloadGetsTheRightContextDescriptor)
+{
+    bring_up(0);
+    const uint32_t flag = tern::nic::tx_flags::checksum_offload;
+    // ICMP: summed from its header (34), the checksum at 36, seed 0.
+    const std::vector<uint8_t> icmp = make_icmp_frame(56);
+    std::memcpy(buffer(0), icmp.data(), icmp.size());
+    const auto icmp_offload = tx_offload(flag, tx_word(34, 36), static_cast<uint32_t>(icmp.size()));
+    ASSERT_TRUE(icmp_offload.ok());
+    ASSERT_TRUE(nic->transmit(buffer_phys(0), static_cast<uint16_t>(icmp.size()), 0, icmp_offload.value()).ok());
+    nic->flush();
+
+    ASSERT_EQ(device.contexts.size(), 1u);
+    const FakeE1000::Context& c = device.contexts[0];
+    EXPECT_EQ(c.tucss, 34);
+    EXPECT_EQ(c.tucso, 36);
+    EXPECT_EQ(c.tucse, 0);
+    // No IP header checksum: that is ip's (the IPv4 header is not summed).
+    EXPECT_EQ(c.ipcss, 0);
+    EXPECT_EQ(c.ipcso, 0);
+    EXPECT_EQ(c.ipcse, 0);
+    EXPECT_EQ(c.tucmd, tucmd::dext);
+    // The data descriptor: extended, TCP/UDP checksum only.
+    uint32_t dword;
+    std::memcpy(&dword, tx_ring.data + 16 + 8, 4);
+    EXPECT_EQ(dword & dtyp_mask, dtyp_data);
+    EXPECT_EQ(tx_ring.data[16 + 13], popts::txsm);
+
+    ASSERT_EQ(device.sent.size(), 1u);
+    const std::vector<uint8_t>& sent = device.sent[0].bytes;
+    EXPECT_FALSE(device.sent[0].legacy);
+    EXPECT_EQ(ones_complement_sum(&sent[34], sent.size() - 34), 0xFFFF); // the ICMP checksum holds
+    EXPECT_NE(sent[36] | sent[37], 0);
+    EXPECT_TRUE(std::equal(sent.begin(), sent.begin() + 34, icmp.begin())); // headers untouched
+
+    // UDP, seeded with the pseudo-header sum: another context.
+    const std::vector<uint8_t> udp = make_ipv4_frame(17, 100);
+    std::memcpy(buffer(1), udp.data(), udp.size());
+    const auto udp_offload = tx_offload(flag, tx_word(34, 40), static_cast<uint32_t>(udp.size()));
+    ASSERT_TRUE(udp_offload.ok());
+    ASSERT_TRUE(nic->transmit(buffer_phys(1), static_cast<uint16_t>(udp.size()), 1, udp_offload.value()).ok());
+    // The same kind again needs no new context.
+    ASSERT_TRUE(nic->transmit(buffer_phys(1), static_cast<uint16_t>(udp.size()), 2, udp_offload.value()).ok());
+    nic->flush();
+    ASSERT_EQ(device.contexts.size(), 2u);
+    EXPECT_EQ(device.contexts[1].tucss, 34);
+    EXPECT_EQ(device.contexts[1].tucso, 40);
+    ASSERT_EQ(device.sent.size(), 3u);
+    EXPECT_TRUE(l4_checksum_ok(device.sent[1].bytes));
+    EXPECT_TRUE(l4_checksum_ok(device.sent[2].bytes));
+    EXPECT_EQ(reap_all(), (std::vector<uint64_t>{0, 1, 2}));
+}
+
+// ------------------------------------------------------------------ what ip is told
+
+TEST(E1000IpProtocol, DeviceDropsSumTheCountersByReason)
+{
+    namespace drop = tern::nic::device_drop;
+    Statistics s;
+    EXPECT_EQ(device_drops(s), DeviceDrops{});
+    s[Counter::missed_packets] = 1;
+    s[Counter::rx_oversize] = 20;
+    s[Counter::rx_undersize] = 300;
+    s[Counter::rx_fragments] = 4'000;
+    s[Counter::rx_jabber] = 50'000;
+    s[Counter::crc_errors] = 1ull << 20;
+    s[Counter::alignment_errors] = 1ull << 21;
+    s[Counter::symbol_errors] = 1ull << 22;
+    s[Counter::rx_errors] = 1ull << 23;
+    s[Counter::rx_length_errors] = 1ull << 24;
+    s[Counter::driver_rx_frame_errors] = 1ull << 25;
+    s[Counter::driver_rx_bad_length] = 1ull << 26;
+    s[Counter::driver_rx_split_frames] = 1ull << 27;
+    // Not drops before ip: none of these may show up.
+    s[Counter::rx_no_buffers] = 7;
+    s[Counter::driver_rx_overruns] = 7;
+    s[Counter::driver_tx_errors] = 7;
+    s[Counter::driver_tx_rejected] = 7;
+    s[Counter::excessive_collisions] = 7;
+    s[Counter::sequence_errors] = 7;
+    s[Counter::carrier_extension_errors] = 7;
+    s[Counter::good_packets_received] = 7;
+    const DeviceDrops drops = device_drops(s);
+    EXPECT_EQ(drops.counts[drop::missed], 1u);
+    EXPECT_EQ(drops.counts[drop::oversize], 20u);
+    EXPECT_EQ(drops.counts[drop::undersize], 54'300u);
+    EXPECT_EQ(drops.counts[drop::errors], 0xFFull << 20);
+
+    const tern::channel::Message m = device_drops_message(drops);
+    EXPECT_EQ(m.type, tern::nic::device_drops);
+    EXPECT_EQ(m.words[drop::missed], 1u);
+    EXPECT_EQ(m.words[drop::oversize], 20u);
+    EXPECT_EQ(m.words[drop::undersize], 54'300u);
+    EXPECT_EQ(m.words[drop::errors], 0xFFull << 20);
+    EXPECT_EQ(m.words[4], 0u);
+
+    DeviceDrops other = drops;
+    EXPECT_EQ(other, drops);
+    ++other.counts[drop::oversize];
+    EXPECT_NE(other, drops);
+}
+
+TEST_F(E1000Test, DeviceDropsFollowTheDevicesCounters)
+{
+    namespace drop = tern::nic::device_drop;
+    bring_up(2);
+    device.set_counter(reg::stat::roc, 2);
+    device.set_counter(reg::stat::ruc, 3);
+    device.set_counter(reg::stat::rfc, 4);
+    device.set_counter(reg::stat::rjc, 5);
+    device.set_counter(reg::stat::crcerrs, 6);
+    device.set_counter(reg::stat::rlec, 7);
+    FakeE1000::RxOptions crc;
+    crc.errors = rx_error::ce;
+    ASSERT_TRUE(device.deliver(make_frame(64, 0), crc)); // dropped by the driver
+    EXPECT_TRUE(poll_all().empty());
+    nic->flush();
+    ASSERT_TRUE(device.deliver(make_frame(64, 1)));
+    ASSERT_TRUE(device.deliver(make_frame(64, 2)));
+    EXPECT_FALSE(device.deliver(make_frame(64, 3))); // no buffer: missed
+    nic->update_statistics();
+    DeviceDrops drops = device_drops(nic->statistics());
+    EXPECT_EQ(drops.counts[drop::missed], 1u);
+    EXPECT_EQ(drops.counts[drop::oversize], 2u);
+    EXPECT_EQ(drops.counts[drop::undersize], 12u);
+    EXPECT_EQ(drops.counts[drop::errors], 6u + 7u + 1u);
+    // Totals: the next reading adds to them.
+    device.set_counter(reg::stat::roc, 1);
+    nic->update_statistics();
+    drops = device_drops(nic->statistics());
+    EXPECT_EQ(drops.counts[drop::oversize], 3u);
+    EXPECT_EQ(drops.counts[drop::missed], 1u);
+}
+
+TEST(E1000IpProtocol, TheLinkMessageOffersChecksumOffload)
+{
+    const MacAddress mac{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
+    tern::channel::Message m = link_message(mac, LinkState{true, 1000, true}, 1500);
+    EXPECT_EQ(m.type, tern::nic::link);
+    EXPECT_EQ(tern::nic::mac_address(m.words[0]), mac);
+    EXPECT_EQ(m.words[1], 1u);
+    EXPECT_EQ(m.words[2], 1000u);
+    EXPECT_EQ(m.words[3], 1500u);
+    EXPECT_EQ(m.words[4], tern::nic::capability::tx_checksum);
+    m = link_message(mac, LinkState{false, 0, false}, 1500);
+    EXPECT_EQ(m.words[1], 0u);
+    EXPECT_EQ(m.words[2], 0u);
+    EXPECT_EQ(m.words[4], tern::nic::capability::tx_checksum);
+}
+
+TEST(E1000IpProtocol, LinkChangesAreUpDownSpeedOrDuplex)
+{
+    const LinkState up{true, 1000, true};
+    EXPECT_FALSE(link_changed(up, up));
+    EXPECT_TRUE(link_changed(up, LinkState{false, 0, false}));
+    EXPECT_TRUE(link_changed(up, LinkState{true, 100, true}));
+    EXPECT_TRUE(link_changed(up, LinkState{true, 1000, false}));
+}
+
+TEST_F(E1000Test, ALinkChangeIsSeenInTheCausesAndTheStatus)
+{
+    bring_up(0);
+    const LinkState before = nic->link();
+    device.set_link(false);
+    EXPECT_TRUE(nic->read_interrupt_causes() & reg::interrupt::lsc);
+    EXPECT_TRUE(link_changed(before, nic->link()));
+    const LinkState down = nic->link();
+    device.set_link(true, 1000, true);
+    EXPECT_TRUE(nic->read_interrupt_causes() & reg::interrupt::lsc);
+    EXPECT_TRUE(link_changed(down, nic->link()));
+    EXPECT_FALSE(link_changed(before, nic->link()));
+}
+
+// ------------------------------------------------------------------ the driver's clock
+
+TEST(E1000TscClock, CalibratesFromTwoReadings)
+{
+    // 2 ms in which a 2.5 GHz TSC advanced 5 million ticks.
+    const TscClock clock = TscClock::calibrated(1'000'000'000, 7'000'000, 1'005'000'000, 9'000'000);
+    EXPECT_EQ(clock.ticks_per_second(), 2'500'000'000u);
+    EXPECT_EQ(clock.to_ns(2'500'000'000), 1'000'000'000u);
+    EXPECT_EQ(clock.to_ns(25), 10u);
+    EXPECT_EQ(clock.to_ticks(10'000'000), 25'000'000u);
+    EXPECT_EQ(clock.to_ticks(0), 0u);
+    // Large values do not overflow: ~3.7 years of ticks.
+    EXPECT_EQ(clock.to_ns(uint64_t{1} << 58), static_cast<uint64_t>((static_cast<unsigned __int128>(1) << 58) *
+                                                                     1'000'000'000 / 2'500'000'000u));
+    EXPECT_EQ(clock.to_ticks(UINT64_MAX), UINT64_MAX); // saturates
+}
+
+TEST(E1000TscClock, ADegenerateCalibrationFallsBackToOneGigahertz)
+{
+    EXPECT_EQ(TscClock::calibrated(100, 5, 100, 10).ticks_per_second(), TscClock::fallback_ticks_per_second);
+    EXPECT_EQ(TscClock::calibrated(100, 5, 200, 5).ticks_per_second(), TscClock::fallback_ticks_per_second);
+    EXPECT_EQ(TscClock::calibrated(200, 5, 100, 10).ticks_per_second(), TscClock::fallback_ticks_per_second);
+    EXPECT_EQ(TscClock().to_ns(123), 123u);
+}
+
+TEST(E1000TscClock, TheQuietAlarmNeverRingsWhileEventsKeepTheLoopBusy)
+{
+    QuietAlarm alarm(500);
+    // The first sleep sets it: housekeeping due at 1000 is far enough.
+    EXPECT_EQ(alarm.before_sleep(0, 1000), 1000u);
+    // Short sleeps (events every 10 ticks) leave it alone while it is at
+    // least half the quiet time away ...
+    uint64_t moves = 0, now = 10;
+    for (; now < 5000; now += 10) {
+        const uint64_t deadline = (now / 1000 + 1) * 1000; // housekeeping ran from the loop
+        const uint64_t at = alarm.before_sleep(now, deadline);
+        if (at != 0) {
+            ++moves;
+            EXPECT_GE(at, now + 500); // never closer than the quiet time
+        }
+        EXPECT_GE(alarm.set_for(), now + 250);
+    }
+    // ... and are moved rarely: once per quiet / 2 at most.
+    EXPECT_LE(moves, 5000u / 250 + 1);
+    EXPECT_GE(moves, 5000u / 500 - 1);
+    // Idle: it rings, and the next one is the housekeeping deadline.
+    alarm.rang();
+    EXPECT_EQ(alarm.set_for(), 0u);
+    EXPECT_EQ(alarm.before_sleep(6000, 7000), 7000u);
+    EXPECT_EQ(alarm.before_sleep(6001, 7000), 0u);
+    // A deadline that is close (or past) still gives the quiet time.
+    alarm.rang();
+    EXPECT_EQ(alarm.before_sleep(8000, 8100), 8500u);
+}
+
+TEST(E1000TscClock, PeriodicIsDueOncePerPeriodAndOnceAfterALongGap)
+{
+    Periodic p;
+    p.start(1000, 100);
+    EXPECT_EQ(p.deadline(), 1100u);
+    EXPECT_FALSE(p.due(1099));
+    EXPECT_TRUE(p.due(1100));
+    EXPECT_FALSE(p.due(1100));
+    EXPECT_EQ(p.deadline(), 1200u);
+    EXPECT_TRUE(p.due(5000)); // a long sleep: due once ...
+    EXPECT_FALSE(p.due(5001)); // ... not once per missed period
+    EXPECT_EQ(p.deadline(), 5100u);
+    p.expire();
+    EXPECT_TRUE(p.due(5002));
+    EXPECT_EQ(p.deadline(), 5102u);
 }
 
 TEST_F(E1000Test, TransmitWorksBeforeStart)
