@@ -100,22 +100,13 @@ public:
     bool transmit(unsigned interface, const uint8_t* frame, size_t length, const ip::TxChecksum& checksum) override
     {
         Link* link = link_for(interface);
-        if (link == nullptr || length > m_pool.geometry().buffer_size || link->channel.tx().space(link->reserved + 1) <= link->reserved)
+        Message* m = link != nullptr ? lend_copy(link->channel, link->reserved, holder(*link), frame, length) : nullptr;
+        if (m == nullptr)
             return false;
-        auto buffer = m_pool.owner().allocate();
-        if (!buffer.ok())
-            return false;
-        BufferRef ref = buffer.value();
-        ref.length = static_cast<uint32_t>(length);
-        __builtin_memcpy(m_pool.data(ref), frame, length);
-        (void)m_pool.owner().lend(ref, holder(*link));
-        Message& m = link->channel.tx().slot(0);
-        m = Message{};
-        m.type = tern::nic::tx;
-        m.buffer = ref;
+        m->type = tern::nic::tx;
         if (checksum.requested()) {
-            m.flags = tern::nic::tx_flags::checksum_offload;
-            m.words[0] = checksum.start | uint64_t{checksum.offset} << 8;
+            m->flags = tern::nic::tx_flags::checksum_offload;
+            m->words[0] = checksum.start | uint64_t{checksum.offset} << 8;
         }
         link->channel.publish(1);
         return true;
@@ -130,21 +121,12 @@ public:
         if (transport == nullptr)
             return ip::Delivery::no_server;
         // A datagram beyond one buffer cannot go up yet (the tcp and udp servers will need it).
-        if (length > m_pool.geometry().buffer_size || transport->channel.tx().space(transport->reserved + 1) <= transport->reserved)
+        Message* m = lend_copy(transport->channel, transport->reserved, holder(*transport), payload, length);
+        if (m == nullptr)
             return ip::Delivery::busy;
-        auto buffer = m_pool.owner().allocate();
-        if (!buffer.ok())
-            return ip::Delivery::busy;
-        BufferRef ref = buffer.value();
-        ref.length = static_cast<uint32_t>(length);
-        __builtin_memcpy(m_pool.data(ref), payload, length);
-        (void)m_pool.owner().lend(ref, holder(*transport));
-        Message& m = transport->channel.tx().slot(0);
-        m = Message{};
-        m.type = tern::ip_transport::deliver;
-        m.buffer = ref;
-        m.words[0] = header.source.value | uint64_t{header.destination.value} << 32;
-        m.words[1] = interface | uint64_t{header.ttl} << 8;
+        m->type = tern::ip_transport::deliver;
+        m->words[0] = header.source.value | uint64_t{header.destination.value} << 32;
+        m->words[1] = interface | uint64_t{header.ttl} << 8;
         transport->channel.publish(1);
         return ip::Delivery::taken;
     }
@@ -173,6 +155,38 @@ private:
         return static_cast<uint16_t>(16 + (&transport - m_transports));
     }
 
+    // `bytes` copied into a buffer of ip's pool, lent to `holder`, in the
+    // next slot of `channel` (not published: the caller fills in the type and
+    // words, then publishes). nullptr if it is longer than a buffer, the pool
+    // is empty, or only the `reserved` answer slots are left.
+    Message* lend_copy(tern::Channel& channel, uint32_t reserved, tern::channel::PoolOwner::Holder holder,
+                       const uint8_t* bytes, size_t length)
+    {
+        if (length > m_pool.geometry().buffer_size || channel.tx().space(reserved + 1) <= reserved)
+            return nullptr;
+        auto buffer = m_pool.owner().allocate();
+        if (!buffer.ok())
+            return nullptr;
+        BufferRef ref = buffer.value();
+        ref.length = static_cast<uint32_t>(length);
+        __builtin_memcpy(m_pool.data(ref), bytes, length);
+        (void)m_pool.owner().lend(ref, holder);
+        Message& m = channel.tx().slot(0);
+        m = Message{};
+        m.buffer = ref;
+        return &m;
+    }
+
+    // How many of a peer's messages to handle now: up to a batch, and no
+    // more than there are slots for answers to them.
+    static uint32_t batch_size(tern::Channel& channel)
+    {
+        const uint32_t waiting = channel.rx().available();
+        const uint32_t room = channel.tx().space(batch);
+        const uint32_t n = waiting < batch ? waiting : batch;
+        return n < room ? n : room;
+    }
+
     Transport* transport_for(uint8_t protocol)
     {
         for (Transport& transport : m_transports) {
@@ -187,10 +201,7 @@ private:
     {
         auto& rx = transport.channel.rx();
         auto& tx = transport.channel.tx();
-        const uint32_t waiting = rx.available();
-        const uint32_t room = tx.space(batch);
-        uint32_t n = waiting < batch ? waiting : batch;
-        n = n < room ? n : room; // each send needs its send_done slot
+        const uint32_t n = batch_size(transport.channel); // each send needs its send_done slot
         // Sending may loop a datagram back to this very server (deliver()
         // publishes at once): answers go in after the batch, as in drain(Link&).
         Message answers[batch];
@@ -299,10 +310,7 @@ private:
     {
         auto& rx = link.channel.rx();
         auto& tx = link.channel.tx();
-        const uint32_t waiting = rx.available();
-        const uint32_t room = tx.space(batch);
-        uint32_t n = waiting < batch ? waiting : batch;
-        n = n < room ? n : room; // each message may need an answer slot
+        const uint32_t n = batch_size(link.channel); // each message may need an answer slot
         // Handling a frame may send frames (published at once on the same
         // ring): the answers are written only after the batch, into slots
         // kept free for them.
