@@ -69,21 +69,49 @@ constexpr uint64_t argument_tag = 0x5452'0000'0000'0000; // "TR": not a PCI addr
 constexpr uint64_t transport_argument(uint8_t protocol) { return argument_tag | protocol; }
 constexpr bool is_transport_argument(uint64_t argument) { return (argument & ~uint64_t{0xFF}) == argument_tag; }
 
+// A datagram larger than one pool buffer travels as a chain: consecutive
+// messages of the same type, each with one buffer, all but the last flagged
+// `more`; the words of the first message describe the whole datagram.
+// Every buffer of a chain is given back on its own (deliver_done,
+// send_done).
+namespace flags {
+constexpr uint32_t more = 1u << 0; // deliver, send: the datagram goes on in the next message's buffer
+// send: ip fills in the transport checksum (pseudo-header included) at
+// byte offset words[1] of the payload (UDP 6, TCP 16), or has the NIC do it;
+// the field's contents are ignored. Without the flag the transport's own
+// checksum goes out as it is.
+constexpr uint32_t fill_checksum = 1u << 1;
+} // namespace flags
+
 enum Type : uint32_t {
     // ip -> transport: a datagram's payload (reassembled), lent in ip's pool.
     // words[0] = source IPv4 | destination IPv4 << 32, words[1] = interface
-    // | TTL << 8 | (1 if it came to a broadcast address) << 16.
+    // | TTL << 8 | (1 if it came to a broadcast address) << 16, words[2] =
+    // the payload's total length (the sum over a chain's buffers).
     deliver = 1,
     // transport -> ip: a delivered buffer given back.
     deliver_done = 2,
     // transport -> ip: a payload to send as one datagram of the channel's
-    // protocol, lent in the transport's pool. words[0] = destination IPv4
-    // (the source is the address of the interface the route picks).
+    // protocol, lent in the transport's pool. words[0] = destination IPv4 |
+    // source IPv4 << 32: source 0 means the address of the interface the
+    // route picks; otherwise it must be one of ip's addresses
+    // (invalid_argument if not). words[1]: see flags::fill_checksum.
     send = 3,
     // ip -> transport: a sent buffer given back; words[0] = 0 when ip took
     // it, else -tern::sys::Error (not_found: no route; invalid_argument: bad
-    // destination or length; busy: no room to wait for ARP).
+    // destination, source or length, or a broken chain; busy: no room to
+    // wait for ARP).
     send_done = 4,
+    // ip -> transport: an interface's configuration, for every interface
+    // right after the transport connects and again whenever it changes
+    // (address from DHCP or lost, link up or down). words[0] = interface
+    // index, words[1] = IPv4 address | prefix length << 32 (0: no address),
+    // words[2] = MTU, words[3] = link up (bit 0) | the default route leaves
+    // through this interface (bit 1).
+    address = 5,
 };
+
+constexpr uint64_t address_link_up = 1;
+constexpr uint64_t address_default_route = 2;
 
 } // namespace tern::ip_transport
