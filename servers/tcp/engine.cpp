@@ -1,0 +1,1367 @@
+// The tcp server's logic (engine.hpp): lwIP's raw TCP API driven by the
+// ip channel and the applications' socket channels.
+#include "engine.hpp"
+
+#include "lwip/init.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+#include "lwip/timeouts.h"
+#include "lwip_port/ip_layer.hpp"
+#include "net/address.hpp"
+#include "net/tcp.hpp"
+#include "proto/ip.hpp"
+#include "proto/socket.hpp"
+
+namespace tcp {
+
+namespace sp = tern::socket_proto;
+namespace errno_value = tern::socket_proto::errno_value;
+namespace transport = tern::ip_transport;
+using tern::Error;
+using tern::Result;
+using tern::net::Ipv4Address;
+
+namespace {
+
+constexpr uint32_t none = 0xFFFFFFFF;
+
+// lwIP's clock, and the engine its C callbacks find.
+uint32_t g_now_ms = 0;
+Engine* g_engine = nullptr;
+uint32_t g_random = 1;
+
+ip_addr_t lwip_address(uint32_t host_order)
+{
+    ip_addr_t a;
+    ip_addr_set_ip4_u32_val(a, lwip_htonl(host_order));
+    return a;
+}
+uint32_t host_address(const ip_addr_t& a) { return lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&a))); }
+
+// lwIP's err_t as the errno an application sees.
+int errno_for(err_t err)
+{
+    switch (err) {
+    case ERR_OK: return 0;
+    case ERR_MEM: return errno_value::no_memory;
+    case ERR_BUF: return errno_value::no_buffers;
+    case ERR_TIMEOUT: return errno_value::timed_out;
+    case ERR_RTE: return errno_value::network_unreachable;
+    case ERR_INPROGRESS: return errno_value::in_progress;
+    case ERR_VAL: return errno_value::invalid;
+    case ERR_WOULDBLOCK: return errno_value::again;
+    case ERR_USE: return errno_value::address_in_use;
+    case ERR_ALREADY: return errno_value::already;
+    case ERR_ISCONN: return errno_value::is_connected;
+    case ERR_CONN: return errno_value::not_connected;
+    case ERR_ABRT: return errno_value::connection_aborted;
+    case ERR_RST: return errno_value::connection_reset;
+    case ERR_CLSD: return errno_value::not_connected;
+    default: return errno_value::invalid;
+    }
+}
+
+} // namespace
+
+extern "C" u32_t sys_now(void) { return g_now_ms; }
+
+extern "C" uint32_t tern_lwip_random(void)
+{
+    // xorshift32: initial sequence numbers and ephemeral ports only need to
+    // differ between runs and be hard to guess casually.
+    g_random ^= g_random << 13;
+    g_random ^= g_random >> 17;
+    g_random ^= g_random << 5;
+    return g_random;
+}
+
+// --- The tables ---
+
+// An application buffer lent to us with `send`: its bytes go to lwIP
+// (written) and come back acknowledged (acked), then the buffer goes home.
+struct Engine::SendEntry {
+    BufferRef ref;
+    uint32_t written = 0;
+    uint32_t acked = 0;
+    uint32_t next = none;
+};
+
+struct Engine::Socket {
+    bool used = false;
+    int client = -1;       // whose socket (and whose buffers it holds)
+    bool orphaned = false; // the application closed it (or ended); lwIP still finishes
+    uint32_t id = 0;
+    uint32_t generation = 0;
+    tcp_pcb* pcb = nullptr;
+    bool listening = false;
+    bool connecting = false;
+    bool reuse_address = false;
+    bool no_delay = false;
+    bool close_pending = false;    // close once every queued send is in lwIP
+    bool shutdown_pending = false; // shutdown(write) once every queued send is in lwIP
+    bool fin_queued = false;       // shutdown or close reached lwIP
+    bool end_seen = false;         // the peer's FIN (or an error) has been passed on
+    bool rx_shut = false;          // shutdown(read): received bytes are dropped
+    bool marked = false;
+    uint32_t backlog = 0;
+    uint32_t untaken = 0; // accepted, announced, not yet taken by the application
+    uint32_t send_head = none; // oldest unacknowledged entry
+    uint32_t send_tail = none;
+    uint32_t send_write = none; // first entry with bytes not yet written to lwIP
+    uint32_t unacked = 0;       // bytes in entries
+    pbuf* rx_pending = nullptr; // in order, not yet copied to the application
+    uint32_t lent = 0;          // bytes in our buffers the application holds
+    uint32_t receive_buffer = Engine::default_receive_buffer;
+    uint32_t window_withheld = 0; // window bytes kept back to honour receive_buffer
+    uint64_t segments_in = 0;
+    uint64_t segments_out = 0;
+    Socket* next_marked = nullptr;
+};
+
+// A channel end plus the messages that found its ring full.
+struct Engine::Outbox {
+    Link* link = nullptr;
+    uint32_t pending = 0; // slots written since the last publish
+    Message overflow[outbox_capacity];
+    uint32_t overflow_head = 0;
+    uint32_t overflow_count = 0;
+    bool stalled = false; // overflow overflowed: the peer does not read
+};
+
+struct Engine::Client {
+    bool used = false;
+    bool lost = false;
+    uint32_t process = 0;
+    Outbox box;
+    uint16_t sockets[sp::max_sockets] = {}; // id -> socket index + 1
+    uint32_t next_accepted = sp::accepted_base;
+};
+
+// A custom pbuf over a buffer of ip's pool.
+struct RxPbuf {
+    pbuf_custom custom;
+    BufferRef ref;
+    uint32_t next_free;
+};
+
+// What we lent a client in one of our buffers.
+struct Lent {
+    uint16_t socket = 0; // index + 1 (0: not lent to a client)
+    uint32_t generation = 0;
+    uint32_t length = 0;
+};
+
+struct Engine::Impl {
+    Outbox ip;
+    bool ip_up = false;
+    tern::lwip::IpLayer layer;
+    Client clients[max_clients];
+    Socket sockets[max_sockets];
+    SendEntry entries[max_send_entries];
+    uint32_t free_entry = none;
+    RxPbuf rx[max_rx_pbufs];
+    uint32_t free_rx = none;
+    Lent* lent = nullptr; // per buffer of our pool
+    Socket* marked = nullptr;
+    uint32_t generation = 0;
+    uint64_t last_now_ns = 0;
+};
+
+namespace {
+
+class Output final : public tern::lwip::IpOutput {
+public:
+    err_t output(pbuf* p, uint32_t source, uint32_t destination, uint8_t) override
+    {
+        return g_engine->ip_output(p, source, destination);
+    }
+};
+Output g_output;
+
+err_t on_accept(void* arg, tcp_pcb* pcb, err_t err)
+{
+    return g_engine->accepted(static_cast<Engine::Socket*>(arg), pcb, err);
+}
+err_t on_connected(void* arg, tcp_pcb*, err_t err) { return g_engine->connected(static_cast<Engine::Socket*>(arg), err); }
+err_t on_recv(void* arg, tcp_pcb*, pbuf* p, err_t err)
+{
+    return g_engine->received(static_cast<Engine::Socket*>(arg), p, err);
+}
+err_t on_sent(void* arg, tcp_pcb*, u16_t bytes)
+{
+    return g_engine->acknowledged(static_cast<Engine::Socket*>(arg), bytes);
+}
+void on_error(void* arg, err_t err) { g_engine->failed(static_cast<Engine::Socket*>(arg), err); }
+// lwIP frees pcbs on its own (TIME_WAIT ends, a closed connection's last
+// ACK arrives): the socket learns it here and never holds a stale pointer.
+void on_destroyed(u8_t, void* data)
+{
+    if (data != nullptr)
+        g_engine->destroyed(static_cast<Engine::Socket*>(data));
+}
+const tcp_ext_arg_callbacks socket_arg_callbacks = {on_destroyed, nullptr};
+
+} // namespace
+
+const char* counter_name(Counter counter)
+{
+    static const char* const names[] = {
+        "segments_received",    "segments_sent",      "bad_length",        "bad_checksum",
+        "bad_options",          "no_pbuf",            "ip_send_failed",    "no_ip_buffer",
+        "half_open_reaped",     "backlog_full",       "bad_request",       "client_stalled",
+        "connections_accepted", "connections_opened", "connections_failed",
+    };
+    static_assert(sizeof(names) / sizeof(names[0]) == static_cast<unsigned>(Counter::count));
+    return names[static_cast<unsigned>(counter)];
+}
+
+bool counter_is_error(Counter counter)
+{
+    switch (counter) {
+    case Counter::segments_received:
+    case Counter::segments_sent:
+    case Counter::connections_accepted:
+    case Counter::connections_opened:
+        return false;
+    default:
+        return true;
+    }
+}
+
+Engine::Engine(PoolOwner& pool, uint32_t seed) : m_pool(pool), m_impl(new Impl)
+{
+    g_engine = this;
+    g_random = seed | 1;
+    Impl& t = *m_impl;
+    for (uint32_t i = 0; i < max_send_entries; ++i)
+        t.entries[i].next = i + 1 < max_send_entries ? i + 1 : none;
+    t.free_entry = 0;
+    for (uint32_t i = 0; i < max_rx_pbufs; ++i)
+        t.rx[i].next_free = i + 1 < max_rx_pbufs ? i + 1 : none;
+    t.free_rx = 0;
+    t.lent = new Lent[pool.geometry().count];
+    lwip_init();
+    t.layer.set_output(&g_output);
+}
+
+// --- ip ---
+
+void Engine::ip_connected(Link* link)
+{
+    Outbox& box = m_impl->ip;
+    box.link = link;
+    box.pending = 0;
+    box.overflow_count = 0;
+    box.stalled = false;
+    m_impl->ip_up = true;
+}
+
+bool Engine::ip_lost()
+{
+    Impl& t = *m_impl;
+    t.ip_up = false;
+    t.ip.link = nullptr;
+    // Let go of ip's buffers: out-of-order segments (the peer sends them
+    // again) and bytes waiting for the application (copied, not lost).
+    for (tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next)
+        tcp_free_ooseq(pcb);
+    for (Socket& s : t.sockets) {
+        if (!s.used || s.rx_pending == nullptr)
+            continue;
+        pbuf* copy = pbuf_clone(PBUF_RAW, PBUF_RAM, s.rx_pending);
+        pbuf_free(s.rx_pending);
+        s.rx_pending = copy; // null if out of memory: those bytes are lost with the window shut
+    }
+    t.layer.forget_interfaces();
+    return m_rx_pbufs_used == 0;
+}
+
+// A custom pbuf over ip's buffer is free: the buffer goes back to ip.
+void Engine::rx_pbuf_freed(unsigned index)
+{
+    Impl& t = *m_impl;
+    RxPbuf& rx = t.rx[index];
+    if (t.ip_up) {
+        Message done{};
+        done.type = transport::deliver_done;
+        done.buffer = rx.ref;
+        (void)send(t.ip, done);
+    }
+    rx.next_free = t.free_rx;
+    t.free_rx = index;
+    --m_rx_pbufs_used;
+}
+
+namespace {
+void rx_free(pbuf* p)
+{
+    // RxPbuf starts with its pbuf_custom, which starts with the pbuf.
+    auto* rx = reinterpret_cast<RxPbuf*>(p);
+    g_engine->rx_pbuf_freed(static_cast<unsigned>(rx->next_free));
+}
+} // namespace
+
+bool Engine::drain_ip()
+{
+    Impl& t = *m_impl;
+    if (!t.ip_up)
+        return false;
+    auto& rx = t.ip.link->rx();
+    const uint32_t n = rx.available();
+    for (uint32_t i = 0; i < n; ++i) {
+        const Message m = rx.read(i);
+        switch (m.type) {
+        case transport::deliver:
+            ip_deliver(m);
+            break;
+        case transport::send_done:
+            if (m_pool.take_back(m.buffer, ip_holder).ok())
+                (void)m_pool.free(m.buffer);
+            if (m.words[0] != 0)
+                count(Counter::ip_send_failed);
+            break;
+        case transport::address:
+            ip_address(m);
+            break;
+        default:
+            break;
+        }
+    }
+    if (n != 0)
+        t.ip.link->release(n);
+    return n != 0;
+}
+
+void Engine::ip_address(const Message& m)
+{
+    const uint32_t address = static_cast<uint32_t>(m.words[1]);
+    const uint8_t prefix = static_cast<uint8_t>(m.words[1] >> 32);
+    m_impl->layer.interface_changed(static_cast<unsigned>(m.words[0]), address, prefix,
+                                    static_cast<uint16_t>(m.words[2]),
+                                    (m.words[3] & transport::address_link_up) != 0,
+                                    (m.words[3] & transport::address_default_route) != 0);
+}
+
+// A segment from ip: checked, then to lwIP over ip's own buffer.
+void Engine::ip_deliver(const Message& m)
+{
+    Impl& t = *m_impl;
+    auto give_back = [&] {
+        Message done{};
+        done.type = transport::deliver_done;
+        done.buffer = m.buffer;
+        (void)send(t.ip, done);
+    };
+    const auto* pool = t.ip.link->peer_pool();
+    const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : Result<uint8_t*>(Error::malformed);
+    const Ipv4Address source{static_cast<uint32_t>(m.words[0])};
+    const Ipv4Address destination{static_cast<uint32_t>(m.words[0] >> 32)};
+    if (!bytes.ok() || (m.flags & transport::flags::more) != 0) {
+        // TCP segments fit one buffer (ip never fragments them on our behalf
+        // and reassembled ones are refused here): anything else is bogus.
+        count(Counter::bad_length);
+        give_back();
+        return;
+    }
+    tern::net::TcpHeader header;
+    switch (tern::net::check_tcp_segment(source, destination, bytes.value(), m.buffer.length, header)) {
+    case tern::net::TcpCheck::ok:
+        break;
+    case tern::net::TcpCheck::too_short:
+        count(Counter::bad_length);
+        give_back();
+        return;
+    case tern::net::TcpCheck::bad_options:
+        count(Counter::bad_options);
+        give_back();
+        return;
+    case tern::net::TcpCheck::bad_checksum:
+        count(Counter::bad_checksum);
+        give_back();
+        return;
+    }
+    if (t.free_rx == none) {
+        count(Counter::no_pbuf);
+        give_back();
+        return;
+    }
+    count(Counter::segments_received);
+    if ((header.flags & (tern::net::tcp_flag::syn | tern::net::tcp_flag::ack)) == tern::net::tcp_flag::syn)
+        reap_half_open(header.destination_port);
+
+    const uint32_t index = t.free_rx;
+    RxPbuf& rx = t.rx[index];
+    t.free_rx = rx.next_free;
+    rx.next_free = index; // while in use: its own index, for rx_free
+    rx.ref = m.buffer;
+    ++m_rx_pbufs_used;
+    rx.custom.custom_free_function = rx_free;
+    pbuf* p = pbuf_alloced_custom(PBUF_RAW, static_cast<u16_t>(m.buffer.length), PBUF_REF, &rx.custom,
+                                  bytes.value(), static_cast<u16_t>(m.buffer.length));
+    t.layer.input(p, source.value, destination.value, static_cast<unsigned>(m.words[1] & 0xFF),
+                  tern::net::ip_protocol::tcp);
+}
+
+// Under a SYN flood, half-open connections would fill every pcb and keep
+// real clients out until they time out. Past half_open_limit per listening
+// port, the oldest one gives way (it gets a RST).
+void Engine::reap_half_open(uint16_t port)
+{
+    unsigned half_open = 0;
+    tcp_pcb* oldest = nullptr;
+    for (tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next) {
+        if (pcb->state != SYN_RCVD || pcb->local_port != port)
+            continue;
+        ++half_open;
+        if (oldest == nullptr || static_cast<u32_t>(tcp_ticks - pcb->tmr) > static_cast<u32_t>(tcp_ticks - oldest->tmr))
+            oldest = pcb;
+    }
+    if (half_open >= half_open_limit && oldest != nullptr) {
+        count(Counter::half_open_reaped);
+        tcp_abort(oldest);
+    }
+}
+
+// A segment lwIP wants sent: gathered into one of our buffers for ip.
+int8_t Engine::ip_output(pbuf* p, uint32_t source, uint32_t destination)
+{
+    Impl& t = *m_impl;
+    if (!t.ip_up || p->tot_len > m_pool.geometry().buffer_size) {
+        count(Counter::no_ip_buffer);
+        return ERR_RTE;
+    }
+    auto& tx = t.ip.link->tx();
+    if (t.ip.overflow_count != 0 || tx.space(t.ip.pending + 1) <= t.ip.pending) {
+        count(Counter::no_ip_buffer);
+        return ERR_MEM;
+    }
+    auto buffer = m_pool.allocate();
+    if (!buffer.ok()) {
+        count(Counter::no_ip_buffer);
+        return ERR_MEM;
+    }
+    BufferRef ref = buffer.value();
+    ref.length = p->tot_len;
+    pbuf_copy_partial(p, m_pool.view().buffer(ref.index), p->tot_len, 0);
+    (void)m_pool.lend(ref, ip_holder);
+    Message& m = tx.slot(t.ip.pending++);
+    m = Message{};
+    m.type = transport::send;
+    m.flags = transport::flags::fill_checksum;
+    m.buffer = ref;
+    m.words[0] = destination | uint64_t{source} << 32;
+    m.words[1] = tern::net::tcp_checksum_offset;
+    count(Counter::segments_sent);
+    return ERR_OK;
+}
+
+// --- clients ---
+
+int Engine::add_client(Link* link, uint32_t process)
+{
+    Impl& t = *m_impl;
+    for (unsigned i = 0; i < max_clients; ++i) {
+        Client& c = t.clients[i];
+        if (c.used)
+            continue;
+        c.used = true;
+        c.lost = false;
+        c.process = process;
+        c.box.link = link;
+        c.box.pending = 0;
+        c.box.overflow_count = 0;
+        c.box.stalled = false;
+        for (uint16_t& s : c.sockets)
+            s = 0;
+        c.next_accepted = sp::accepted_base;
+        return static_cast<int>(i);
+    }
+    return -1;
+}
+
+bool Engine::client_lost(int index)
+{
+    Impl& t = *m_impl;
+    if (index < 0 || static_cast<unsigned>(index) >= max_clients || !t.clients[index].used)
+        return true;
+    Client& c = t.clients[index];
+    if (!c.lost) {
+        c.lost = true;
+        c.box.pending = 0;
+        c.box.overflow_count = 0;
+        c.box.stalled = true; // nothing more goes to it
+        for (uint16_t& slot : c.sockets) {
+            if (slot != 0) {
+                Socket* s = &t.sockets[slot - 1];
+                slot = 0;
+                orphan(s);
+            }
+        }
+    }
+    // Our buffers it held come back to us; its own must all be home.
+    const uint16_t holder = static_cast<uint16_t>(first_client_holder + index);
+    (void)m_pool.reclaim(holder);
+    if (client_buffers_held(index) != 0)
+        return false;
+    c.used = false;
+    c.box.link = nullptr;
+    return true;
+}
+
+int Engine::stalled_client()
+{
+    Impl& t = *m_impl;
+    for (unsigned i = 0; i < max_clients; ++i) {
+        if (t.clients[i].used && !t.clients[i].lost && t.clients[i].box.stalled)
+            return static_cast<int>(i);
+    }
+    return -1;
+}
+
+unsigned Engine::client_buffers_held(int index) const
+{
+    const Impl& t = *m_impl;
+    unsigned held = 0;
+    for (const Socket& s : t.sockets) {
+        if (!s.used || s.client != index)
+            continue;
+        for (uint32_t e = s.send_head; e != none; e = t.entries[e].next)
+            ++held;
+    }
+    return held;
+}
+
+bool Engine::drain_client(Client& client)
+{
+    auto& rx = client.box.link->rx();
+    const uint32_t n = rx.available();
+    for (uint32_t i = 0; i < n && !client.lost; ++i)
+        client_message(client, rx.read(i));
+    if (n != 0 && !client.lost)
+        client.box.link->release(n);
+    return n != 0;
+}
+
+Engine::Socket* Engine::new_socket(int client, uint32_t id)
+{
+    Impl& t = *m_impl;
+    for (Socket& s : t.sockets) {
+        if (s.used)
+            continue;
+        const uint32_t generation = ++t.generation;
+        s = Socket{};
+        s.used = true;
+        s.client = client;
+        s.id = id;
+        s.generation = generation;
+        return &s;
+    }
+    return nullptr;
+}
+
+void Engine::free_socket(Socket* s)
+{
+    if (s->rx_pending != nullptr)
+        pbuf_free(s->rx_pending);
+    s->rx_pending = nullptr;
+    s->used = false;
+}
+
+// The socket `id` names on `client`; made (without a pcb) if `create` and
+// the id is one the application may pick.
+Engine::Socket* Engine::socket_for(Client& client, uint32_t id, bool create)
+{
+    Impl& t = *m_impl;
+    if (id >= sp::max_sockets)
+        return nullptr;
+    if (client.sockets[id] != 0)
+        return &t.sockets[client.sockets[id] - 1];
+    if (!create || id >= sp::accepted_base)
+        return nullptr;
+    Socket* s = new_socket(static_cast<int>(&client - t.clients), id);
+    if (s != nullptr)
+        client.sockets[id] = static_cast<uint16_t>(s - t.sockets + 1);
+    return s;
+}
+
+void Engine::client_message(Client& client, const Message& m)
+{
+    const uint32_t id = static_cast<uint32_t>(m.words[0]);
+    const bool creates = m.type == sp::bind || m.type == sp::listen || m.type == sp::connect ||
+                         m.type == sp::set_option;
+    if (m.type == sp::received) {
+        request_received(client, m);
+        return;
+    }
+    Socket* s = socket_for(client, id, creates);
+    switch (m.type) {
+    case sp::bind: return request_bind(client, s, m);
+    case sp::listen: return request_listen(client, s, m);
+    case sp::connect: return request_connect(client, s, m);
+    case sp::send: return request_send(client, s, m);
+    case sp::shutdown: return request_shutdown(client, s, m);
+    case sp::close: return request_close(client, s);
+    case sp::set_option: return request_option(client, s, m);
+    case sp::accept_taken:
+        if (s != nullptr && s->listening && s->untaken != 0)
+            --s->untaken;
+        return;
+    default:
+        count(Counter::bad_request);
+        return;
+    }
+}
+
+void Engine::request_bind(Client& client, Socket* s, const Message& m)
+{
+    (void)client;
+    if (s == nullptr) {
+        count(Counter::bad_request);
+        return;
+    }
+    if (s->pcb != nullptr && (s->listening || s->pcb->local_port != 0)) {
+        result(s, sp::bind, -errno_value::invalid);
+        return;
+    }
+    if (s->pcb == nullptr && !attach_new_pcb(s)) {
+        result(s, sp::bind, -errno_value::no_buffers);
+        return;
+    }
+    const ip_addr_t address = lwip_address(sp::endpoint_address(m.words[1]));
+    const err_t err = tcp_bind(s->pcb, &address, sp::endpoint_port(m.words[1]));
+    if (err != ERR_OK) {
+        result(s, sp::bind, -(err == ERR_VAL ? errno_value::address_not_available : errno_for(err)));
+        return;
+    }
+    result(s, sp::bind, 0, sp::endpoint_word(host_address(s->pcb->local_ip), s->pcb->local_port));
+}
+
+void Engine::request_listen(Client& client, Socket* s, const Message& m)
+{
+    (void)client;
+    if (s == nullptr) {
+        count(Counter::bad_request);
+        return;
+    }
+    if (s->listening) { // a new backlog, nothing else
+        s->backlog = static_cast<uint32_t>(m.words[1] != 0 ? m.words[1] : 1);
+        result(s, sp::listen, 0, sp::endpoint_word(host_address(s->pcb->local_ip), s->pcb->local_port));
+        return;
+    }
+    if (s->pcb == nullptr) { // listen without bind: any address, a port lwIP picks
+        if (!attach_new_pcb(s)) {
+            result(s, sp::listen, -errno_value::no_buffers);
+            return;
+        }
+        if (tcp_bind(s->pcb, IP4_ADDR_ANY, 0) != ERR_OK) {
+            result(s, sp::listen, -errno_value::address_in_use);
+            return;
+        }
+    }
+    if (s->pcb->state != CLOSED) {
+        result(s, sp::listen, -errno_value::invalid);
+        return;
+    }
+    err_t err = ERR_OK;
+    tcp_pcb* listener = tcp_listen_with_backlog_and_err(s->pcb, TCP_DEFAULT_LISTEN_BACKLOG, &err);
+    if (listener == nullptr) {
+        result(s, sp::listen, -errno_for(err));
+        return;
+    }
+    s->listening = true; // before attach: a listener gets no data callbacks
+    attach(s, listener); // tcp_listen freed the bound pcb
+    s->backlog = static_cast<uint32_t>(m.words[1] != 0 ? m.words[1] : 1);
+    result(s, sp::listen, 0, sp::endpoint_word(host_address(listener->local_ip), listener->local_port));
+}
+
+void Engine::request_connect(Client& client, Socket* s, const Message& m)
+{
+    (void)client;
+    if (s == nullptr) {
+        count(Counter::bad_request);
+        return;
+    }
+    if (s->listening || s->connecting || (s->pcb != nullptr && s->pcb->state != CLOSED)) {
+        result(s, sp::connect, -(s->connecting ? errno_value::already : errno_value::is_connected));
+        return;
+    }
+    if (s->pcb == nullptr && !attach_new_pcb(s)) {
+        result(s, sp::connect, -errno_value::no_buffers);
+        return;
+    }
+    const ip_addr_t address = lwip_address(sp::endpoint_address(m.words[1]));
+    const err_t err = tcp_connect(s->pcb, &address, sp::endpoint_port(m.words[1]), on_connected);
+    if (err != ERR_OK) {
+        result(s, sp::connect, -errno_for(err));
+        return;
+    }
+    s->connecting = true;
+    count(Counter::connections_opened);
+}
+
+// Bytes to send: queued, then given to lwIP as far as it takes them.
+void Engine::request_send(Client& client, Socket* s, const Message& m)
+{
+    Impl& t = *m_impl;
+    auto refuse = [&](int error) {
+        Message back{};
+        back.type = sp::sent;
+        back.buffer = m.buffer;
+        back.words[0] = m.words[0];
+        back.words[1] = static_cast<uint64_t>(-error);
+        (void)send(client.box, back);
+    };
+    const auto* pool = client.box.link->peer_pool();
+    if (pool == nullptr || !pool->bytes(m.buffer).ok() || m.buffer.length == 0) {
+        count(Counter::bad_request);
+        refuse(errno_value::invalid);
+        return;
+    }
+    if (s == nullptr || s->listening || (s->pcb == nullptr && !s->end_seen)) {
+        refuse(errno_value::not_connected);
+        return;
+    }
+    if (s->pcb == nullptr || s->fin_queued || s->shutdown_pending || s->close_pending) {
+        refuse(errno_value::pipe);
+        return;
+    }
+    if (t.free_entry == none) {
+        refuse(errno_value::no_buffers);
+        return;
+    }
+    const uint32_t e = t.free_entry;
+    SendEntry& entry = t.entries[e];
+    t.free_entry = entry.next;
+    entry.ref = m.buffer;
+    entry.written = 0;
+    entry.acked = 0;
+    entry.next = none;
+    if (s->send_tail == none)
+        s->send_head = e;
+    else
+        t.entries[s->send_tail].next = e;
+    s->send_tail = e;
+    if (s->send_write == none)
+        s->send_write = e;
+    s->unacked += m.buffer.length;
+    mark(s);
+}
+
+void Engine::request_shutdown(Client& client, Socket* s, const Message& m)
+{
+    (void)client;
+    if (s == nullptr) {
+        count(Counter::bad_request);
+        return;
+    }
+    if (s->pcb == nullptr || s->listening) {
+        result(s, sp::shutdown, -errno_value::not_connected);
+        return;
+    }
+    if (m.words[1] == 0 || m.words[1] == 2)
+        s->rx_shut = true;
+    if (m.words[1] == 1 || m.words[1] == 2)
+        s->shutdown_pending = true;
+    result(s, sp::shutdown, 0);
+    mark(s);
+}
+
+void Engine::request_close(Client& client, Socket* s)
+{
+    if (s == nullptr) {
+        count(Counter::bad_request);
+        return;
+    }
+    Message closed{};
+    closed.type = sp::closed;
+    closed.words[0] = s->id;
+    client.sockets[s->id] = 0;
+    (void)send(client.box, closed);
+    orphan(s);
+}
+
+// The application is done with the socket: it finishes in lwIP on its own.
+void Engine::orphan(Socket* s)
+{
+    Impl& t = *m_impl;
+    if (s->rx_pending != nullptr) {
+        pbuf_free(s->rx_pending);
+        s->rx_pending = nullptr;
+    }
+    s->rx_shut = true;
+    if (s->listening && s->pcb != nullptr) {
+        detach_pcb(s);
+        tcp_close(s->pcb);
+        s->pcb = nullptr;
+    } else if (s->pcb != nullptr && (s->connecting || s->pcb->state == CLOSED || s->pcb->state == SYN_SENT)) {
+        detach_pcb(s);
+        tcp_abort(s->pcb); // nothing sent yet worth finishing
+        s->pcb = nullptr;
+    } else if (s->pcb != nullptr) {
+        s->close_pending = true;
+    }
+    // Its sends still go out, even if the application ended: its pool stays
+    // mapped until they are acknowledged (client_lost).
+    s->orphaned = true;
+    mark(s);
+}
+
+bool Engine::attach_new_pcb(Socket* s)
+{
+    tcp_pcb* pcb = tcp_new();
+    if (pcb == nullptr)
+        return false;
+    attach(s, pcb);
+    return true;
+}
+
+// The socket and its pcb find each other from now on: callbacks, and the
+// destroy hook that tells the socket when lwIP frees the pcb.
+void Engine::attach(Socket* s, tcp_pcb* pcb)
+{
+    s->pcb = pcb;
+    tcp_arg(pcb, s);
+    tcp_ext_arg_set_callbacks(pcb, 0, &socket_arg_callbacks);
+    tcp_ext_arg_set(pcb, 0, s);
+    if (s->reuse_address)
+        ip_set_option(pcb, SOF_REUSEADDR);
+    if (s->listening) {
+        tcp_accept(pcb, on_accept);
+        return;
+    }
+    tcp_recv(pcb, on_recv);
+    tcp_sent(pcb, on_sent);
+    tcp_err(pcb, on_error);
+    if (s->no_delay)
+        tcp_nagle_disable(pcb);
+}
+
+// lwIP goes on with the pcb alone (closing it), or is about to free it.
+void Engine::detach_pcb(Socket* s)
+{
+    if (s->pcb == nullptr)
+        return;
+    tcp_arg(s->pcb, nullptr);
+    tcp_ext_arg_set(s->pcb, 0, nullptr);
+    if (s->listening) {
+        tcp_accept(s->pcb, nullptr);
+    } else {
+        tcp_recv(s->pcb, nullptr);
+        tcp_sent(s->pcb, nullptr);
+        tcp_err(s->pcb, nullptr);
+    }
+}
+
+void Engine::destroyed(Socket* s)
+{
+    s->pcb = nullptr;
+    mark(s);
+}
+
+void Engine::request_option(Client& client, Socket* s, const Message& m)
+{
+    (void)client;
+    if (s == nullptr) {
+        count(Counter::bad_request);
+        return;
+    }
+    const uint64_t value = m.words[2];
+    switch (m.words[1]) {
+    case sp::option::reuse_address:
+        s->reuse_address = value != 0;
+        if (s->pcb != nullptr) {
+            if (s->reuse_address)
+                ip_set_option(s->pcb, SOF_REUSEADDR);
+            else
+                ip_reset_option(s->pcb, SOF_REUSEADDR);
+        }
+        break;
+    case sp::option::receive_buffer: {
+        // Between one segment and lwIP's whole window; the window withheld
+        // is given back as the application consumes (request_received).
+        uint64_t bytes = value < TCP_MSS ? TCP_MSS : value;
+        if (bytes > TCP_WND)
+            bytes = TCP_WND;
+        s->receive_buffer = static_cast<uint32_t>(bytes);
+        break;
+    }
+    case sp::option::no_delay:
+        s->no_delay = value != 0;
+        if (s->pcb != nullptr && !s->listening) {
+            if (s->no_delay)
+                tcp_nagle_disable(s->pcb);
+            else
+                tcp_nagle_enable(s->pcb);
+        }
+        break;
+    default:
+        result(s, sp::set_option, -errno_value::protocol_option);
+        return;
+    }
+    result(s, sp::set_option, 0);
+}
+
+// One of our buffers back from the application: its bytes leave the
+// receive window's accounting and the window opens.
+void Engine::request_received(Client& client, const Message& m)
+{
+    Impl& t = *m_impl;
+    const uint16_t holder = static_cast<uint16_t>(first_client_holder + (&client - t.clients));
+    if (!m_pool.take_back(m.buffer, holder).ok()) {
+        count(Counter::bad_request);
+        return;
+    }
+    Lent& lent = t.lent[m.buffer.index];
+    (void)m_pool.free(m.buffer);
+    if (lent.socket == 0)
+        return;
+    Socket* s = &t.sockets[lent.socket - 1];
+    const uint32_t length = lent.length;
+    lent = Lent{};
+    if (!s->used || s->generation != lent.generation)
+        return;
+    s->lent -= length < s->lent ? length : s->lent;
+    if (s->pcb != nullptr && !s->listening) {
+        for (uint32_t left = length; left != 0;) {
+            const uint16_t chunk = static_cast<uint16_t>(left < 0xFFFF ? left : 0xFFFF);
+            tcp_recved(s->pcb, chunk);
+            left -= chunk;
+        }
+    }
+    mark(s);
+}
+
+// --- lwIP's callbacks ---
+
+int8_t Engine::accepted(Socket* listener, tcp_pcb* pcb, int8_t err)
+{
+    Impl& t = *m_impl;
+    if (err != ERR_OK || pcb == nullptr || listener == nullptr || listener->orphaned)
+        return ERR_VAL;
+    Client& client = t.clients[listener->client];
+    if (listener->untaken >= listener->backlog) {
+        count(Counter::backlog_full);
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    // A free id from accepted_base up, round robin so that a just-freed id
+    // is not reused at once.
+    uint32_t id = none;
+    for (uint32_t i = 0; i < sp::max_sockets - sp::accepted_base; ++i) {
+        const uint32_t candidate = client.next_accepted;
+        client.next_accepted = candidate + 1 < sp::max_sockets ? candidate + 1 : sp::accepted_base;
+        if (client.sockets[candidate] == 0) {
+            id = candidate;
+            break;
+        }
+    }
+    Socket* s = id != none ? new_socket(listener->client, id) : nullptr;
+    if (s == nullptr) {
+        count(Counter::backlog_full);
+        tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    client.sockets[id] = static_cast<uint16_t>(s - t.sockets + 1);
+    s->no_delay = listener->no_delay;
+    s->receive_buffer = listener->receive_buffer;
+    attach(s, pcb);
+    ++listener->untaken;
+    count(Counter::connections_accepted);
+    Message m{};
+    m.type = sp::accepted;
+    m.words[0] = listener->id;
+    m.words[1] = id;
+    m.words[2] = sp::endpoint_word(host_address(pcb->remote_ip), pcb->remote_port);
+    m.words[3] = sp::endpoint_word(host_address(pcb->local_ip), pcb->local_port);
+    (void)send(client.box, m);
+    return ERR_OK;
+}
+
+int8_t Engine::connected(Socket* s, int8_t err)
+{
+    if (s == nullptr)
+        return ERR_OK;
+    s->connecting = false;
+    if (!s->orphaned)
+        result(s, sp::connect, -errno_for(err),
+               sp::endpoint_word(host_address(s->pcb->local_ip), s->pcb->local_port));
+    mark(s);
+    return ERR_OK;
+}
+
+int8_t Engine::received(Socket* s, pbuf* p, int8_t err)
+{
+    if (s == nullptr) { // a closed socket's pcb: bytes are dropped, the window stays open
+        if (p != nullptr)
+            pbuf_free(p);
+        return ERR_OK;
+    }
+    (void)err;
+    ++s->segments_in;
+    if (p == nullptr) {
+        if (!s->end_seen && !s->orphaned)
+            event(s, sp::end);
+        s->end_seen = true;
+        mark(s);
+        return ERR_OK;
+    }
+    if (s->rx_shut || s->orphaned) {
+        if (s->pcb != nullptr)
+            tcp_recved(s->pcb, p->tot_len);
+        pbuf_free(p);
+        return ERR_OK;
+    }
+    if (s->rx_pending == nullptr)
+        s->rx_pending = p;
+    else
+        pbuf_cat(s->rx_pending, p);
+    mark(s);
+    return ERR_OK;
+}
+
+int8_t Engine::acknowledged(Socket* s, uint32_t bytes)
+{
+    if (s == nullptr)
+        return ERR_OK;
+    Impl& t = *m_impl;
+    ++s->segments_out;
+    // Whole entries acknowledged go home; a partly acknowledged one keeps
+    // its count.
+    while (bytes != 0 && s->send_head != none) {
+        SendEntry& e = t.entries[s->send_head];
+        const uint32_t left = e.written - e.acked;
+        const uint32_t take = bytes < left ? bytes : left;
+        e.acked += take;
+        bytes -= take;
+        s->unacked -= take;
+        if (e.acked < e.ref.length)
+            break;
+        const uint32_t done = s->send_head;
+        s->send_head = e.next;
+        if (s->send_head == none)
+            s->send_tail = none;
+        if (s->send_write == done)
+            s->send_write = s->send_head;
+        Message back{};
+        back.type = sp::sent;
+        back.buffer = e.ref;
+        back.words[0] = s->id;
+        (void)send(t.clients[s->client].box, back);
+        e.next = t.free_entry;
+        t.free_entry = done;
+    }
+    mark(s);
+    return ERR_OK;
+}
+
+// The connection is gone (lwIP freed the pcb before calling): reset,
+// timeout, or aborted.
+void Engine::failed(Socket* s, int8_t err)
+{
+    if (s == nullptr)
+        return;
+    s->pcb = nullptr;
+    count(Counter::connections_failed);
+    const int error = s->connecting && err == ERR_RST ? errno_value::connection_refused
+                      : err == ERR_ABRT && s->connecting ? errno_value::timed_out
+                                                         : errno_for(err);
+    if (!s->orphaned) {
+        if (s->connecting)
+            result(s, sp::connect, -error);
+        else if (!s->end_seen)
+            event(s, sp::error, static_cast<uint64_t>(-error));
+    }
+    s->connecting = false;
+    s->end_seen = true;
+    return_sends(s, error);
+    if (s->rx_pending != nullptr && s->orphaned) {
+        pbuf_free(s->rx_pending);
+        s->rx_pending = nullptr;
+    }
+    mark(s);
+}
+
+// Every application buffer the socket holds goes home with `error`
+// (the connection died, or the application did).
+void Engine::return_sends(Socket* s, int error)
+{
+    Impl& t = *m_impl;
+    Client& client = t.clients[s->client];
+    while (s->send_head != none) {
+        const uint32_t done = s->send_head;
+        SendEntry& e = t.entries[done];
+        if (!client.lost) {
+            Message back{};
+            back.type = sp::sent;
+            back.buffer = e.ref;
+            back.words[0] = s->id;
+            back.words[1] = static_cast<uint64_t>(-error);
+            (void)send(client.box, back);
+        }
+        s->send_head = e.next;
+        e.next = t.free_entry;
+        t.free_entry = done;
+    }
+    s->send_tail = none;
+    s->send_write = none;
+    s->unacked = 0;
+}
+
+// Queued application bytes go to lwIP as far as its send buffer and queue
+// take them; a pending shutdown or close follows the last of them.
+void Engine::push_sends(Socket* s)
+{
+    Impl& t = *m_impl;
+    if (s->pcb == nullptr || s->listening || s->connecting)
+        return;
+    const auto* pool = t.clients[s->client].box.link != nullptr ? t.clients[s->client].box.link->peer_pool() : nullptr;
+    bool wrote = false;
+    while (s->send_write != none && pool != nullptr) {
+        SendEntry& e = t.entries[s->send_write];
+        const uint32_t left = e.ref.length - e.written;
+        uint32_t room = tcp_sndbuf(s->pcb);
+        if (room == 0 || tcp_sndqueuelen(s->pcb) >= TCP_SND_QUEUELEN - 1)
+            break;
+        const uint32_t chunk = left < room ? left : room;
+        const auto bytes = pool->bytes(e.ref);
+        if (!bytes.ok())
+            break; // checked when it came; cannot happen
+        const u8_t more = (chunk < left || e.next != none) ? TCP_WRITE_FLAG_MORE : 0;
+        if (tcp_write(s->pcb, bytes.value() + e.written, static_cast<u16_t>(chunk), more) != ERR_OK)
+            break;
+        wrote = true;
+        e.written += chunk;
+        if (e.written == e.ref.length)
+            s->send_write = e.next;
+    }
+    if (s->send_write == none && !s->fin_queued && (s->shutdown_pending || s->close_pending)) {
+        const err_t err = s->close_pending ? tcp_close(s->pcb) : tcp_shutdown(s->pcb, 0, 1);
+        if (err == ERR_OK) {
+            s->fin_queued = true;
+            wrote = true;
+        }
+    }
+    if (wrote && s->pcb != nullptr)
+        tcp_output(s->pcb);
+}
+
+// Received bytes go to the application, packed into whole buffers of our
+// pool, as far as buffers and ring room allow.
+void Engine::push_received(Socket* s)
+{
+    Impl& t = *m_impl;
+    if (s->rx_pending == nullptr || s->orphaned)
+        return;
+    Client& client = t.clients[s->client];
+    const uint32_t size = m_pool.geometry().buffer_size;
+    const uint16_t holder = static_cast<uint16_t>(first_client_holder + s->client);
+    while (s->rx_pending != nullptr) {
+        if (client.box.overflow_count != 0 ||
+            client.box.link->tx().space(client.box.pending + 1) <= client.box.pending)
+            break;
+        auto buffer = m_pool.allocate();
+        if (!buffer.ok())
+            break;
+        BufferRef ref = buffer.value();
+        const uint32_t take = s->rx_pending->tot_len < size ? s->rx_pending->tot_len : size;
+        ref.length = pbuf_copy_partial(s->rx_pending, m_pool.view().buffer(ref.index), static_cast<u16_t>(take), 0);
+        s->rx_pending = pbuf_free_header(s->rx_pending, static_cast<u16_t>(take));
+        (void)m_pool.lend(ref, holder);
+        t.lent[ref.index] = Lent{static_cast<uint16_t>(s - t.sockets + 1), s->generation, ref.length};
+        s->lent += ref.length;
+        Message m{};
+        m.type = sp::data;
+        m.buffer = ref;
+        m.words[0] = s->id;
+        (void)send(client.box, m);
+    }
+    // Bytes that must wait (the application is slow) keep no buffer of
+    // ip's, or a few slow readers would starve every connection: copied
+    // into our own memory.
+    for (pbuf* q = s->rx_pending; q != nullptr; q = q->next) {
+        if ((q->flags & PBUF_FLAG_IS_CUSTOM) == 0)
+            continue;
+        pbuf* copy = pbuf_clone(PBUF_RAW, PBUF_RAM, s->rx_pending);
+        if (copy != nullptr) {
+            pbuf_free(s->rx_pending);
+            s->rx_pending = copy;
+        }
+        break;
+    }
+}
+
+// A socket whose application is gone and whose connection lwIP has
+// finished (or that never had one) is freed.
+void Engine::finish_if_done(Socket* s)
+{
+    if (!s->orphaned)
+        return;
+    if (s->pcb != nullptr) {
+        if (!s->fin_queued || s->send_head != none)
+            return;
+        // Everything is acknowledged and the FIN is queued: lwIP finishes
+        // the close by itself and never calls us again.
+        detach_pcb(s);
+        s->pcb = nullptr;
+    }
+    return_sends(s, errno_value::connection_aborted); // none, unless lwIP dropped the pcb silently
+    free_socket(s);
+}
+
+void Engine::mark(Socket* s)
+{
+    if (s->marked)
+        return;
+    s->marked = true;
+    s->next_marked = m_impl->marked;
+    m_impl->marked = s;
+}
+
+// Everything callbacks and requests left to do, once per step.
+void Engine::flush_marked()
+{
+    Impl& t = *m_impl;
+    while (t.marked != nullptr) {
+        Socket* s = t.marked;
+        t.marked = s->next_marked;
+        s->marked = false;
+        if (!s->used)
+            continue;
+        push_sends(s);
+        push_received(s);
+        finish_if_done(s);
+    }
+}
+
+// --- Output ---
+
+// Adds a message to the channel, behind any that wait for room; a peer
+// that lets outbox_capacity messages pile up is not reading: stalled.
+bool Engine::send(Outbox& box, const Message& m)
+{
+    if (box.link == nullptr || box.stalled)
+        return false;
+    auto& tx = box.link->tx();
+    if (box.overflow_count == 0 && tx.space(box.pending + 1) > box.pending) {
+        tx.slot(box.pending++) = m;
+        return true;
+    }
+    if (box.overflow_count == outbox_capacity) {
+        box.stalled = true;
+        count(Counter::client_stalled);
+        return false;
+    }
+    box.overflow[(box.overflow_head + box.overflow_count++) % outbox_capacity] = m;
+    return true;
+}
+
+void Engine::flush(Outbox& box)
+{
+    if (box.link == nullptr)
+        return;
+    auto& tx = box.link->tx();
+    while (box.overflow_count != 0 && tx.space(box.pending + 1) > box.pending) {
+        tx.slot(box.pending++) = box.overflow[box.overflow_head];
+        box.overflow_head = (box.overflow_head + 1) % outbox_capacity;
+        --box.overflow_count;
+    }
+    if (box.pending != 0) {
+        box.link->publish(box.pending);
+        box.pending = 0;
+    }
+}
+
+void Engine::flush_all()
+{
+    Impl& t = *m_impl;
+    if (t.ip_up)
+        flush(t.ip);
+    for (Client& c : t.clients) {
+        if (c.used && !c.lost)
+            flush(c.box);
+    }
+}
+
+void Engine::result(Socket* s, uint32_t request, int error, uint64_t endpoint)
+{
+    if (s->orphaned)
+        return;
+    Message m{};
+    m.type = sp::result;
+    m.words[0] = s->id;
+    m.words[1] = request;
+    m.words[2] = static_cast<uint64_t>(static_cast<int64_t>(error));
+    m.words[3] = endpoint;
+    (void)send(m_impl->clients[s->client].box, m);
+}
+
+void Engine::event(Socket* s, uint32_t type, uint64_t word1)
+{
+    if (s->orphaned)
+        return;
+    Message m{};
+    m.type = type;
+    m.words[0] = s->id;
+    m.words[1] = word1;
+    (void)send(m_impl->clients[s->client].box, m);
+}
+
+// --- The loop ---
+
+bool Engine::step(uint64_t now_ns)
+{
+    Impl& t = *m_impl;
+    if (now_ns > t.last_now_ns)
+        t.last_now_ns = now_ns;
+    g_now_ms = static_cast<uint32_t>(t.last_now_ns / 1'000'000);
+    bool worked = drain_ip();
+    for (Client& c : t.clients) {
+        if (c.used && !c.lost && !c.box.stalled)
+            worked = drain_client(c) || worked;
+    }
+    sys_check_timeouts();
+    flush_marked();
+    flush_all();
+    return worked;
+}
+
+uint64_t Engine::next_deadline_ns() const
+{
+    const u32_t sleep_ms = sys_timeouts_sleeptime();
+    if (sleep_ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
+        return UINT64_MAX;
+    return m_impl->last_now_ns + uint64_t{sleep_ms} * 1'000'000;
+}
+
+Result<SocketEntry> Engine::socket_entry(unsigned n) const
+{
+    const Impl& t = *m_impl;
+    // lwIP's lists: listening, bound, active, TIME_WAIT.
+    for (tcp_pcb* const* list : tcp_pcb_lists) {
+        for (const tcp_pcb* pcb = *list; pcb != nullptr; pcb = pcb->next) {
+            if (n-- != 0)
+                continue;
+            SocketEntry entry;
+            entry.local_address = host_address(pcb->local_ip);
+            entry.local_port = pcb->local_port;
+            entry.state = static_cast<uint8_t>(pcb->state);
+            const auto* s = static_cast<const Socket*>(tcp_ext_arg_get(pcb, 0));
+            if (pcb->state != LISTEN) {
+                entry.remote_address = host_address(pcb->remote_ip);
+                entry.remote_port = pcb->remote_port;
+            }
+            if (s != nullptr && s->used) {
+                entry.owner = s->orphaned ? 0 : t.clients[s->client].process;
+                entry.receive_queue = s->lent + (s->rx_pending != nullptr ? s->rx_pending->tot_len : 0);
+                entry.send_queue = s->unacked;
+                entry.segments_in = s->segments_in;
+                entry.segments_out = s->segments_out;
+            }
+            return entry;
+        }
+    }
+    return Error::not_found;
+}
+
+} // namespace tcp

@@ -1,0 +1,200 @@
+// The tcp server's logic: lwIP's TCP between ip's transport channel
+// (proto/ip.hpp ip_transport) and the applications' socket channels
+// (proto/socket.hpp). No system calls: the process around it (main.cpp)
+// gives it channel ends (channel::Link), its pool and the time; host tests
+// run it against an in-memory ip and another instance of itself.
+//
+// lwIP keeps its state in globals, so there is one Engine per process (the
+// host tests build each instance into its own isolated object).
+//
+// Data paths:
+//   receive: ip lends a segment in its pool -> checked here (lib/net/tcp.hpp)
+//     -> lwIP as a custom pbuf over ip's buffer (no copy) -> in-order bytes
+//     copied into our pool, packed into full buffers, lent to the
+//     application -> its `received` opens the window (tcp_recved).
+//   send: the application lends bytes in its pool -> tcp_write without a
+//     copy (lwIP references them until they are acknowledged; then they go
+//     back with `sent`) -> each segment lwIP emits is gathered, header and
+//     data, into one buffer of our pool and lent to ip, which fills in the
+//     checksum.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "base/result.hpp"
+#include "channel/link.hpp"
+#include "channel/pool.hpp"
+
+struct tcp_pcb;
+struct pbuf;
+
+namespace tcp {
+
+using tern::channel::BufferRef;
+using tern::channel::Link;
+using tern::channel::Message;
+using tern::channel::PoolOwner;
+
+// Drop and event counters (netstat -s, the status page).
+enum class Counter : uint8_t {
+    segments_received,
+    segments_sent,
+    bad_length,       // shorter than a header, or a bad data offset
+    bad_checksum,
+    bad_options,      // malformed TCP options
+    no_pbuf,          // no pbuf to wrap a delivered buffer in
+    ip_send_failed,   // ip refused a segment (send_done with an error)
+    no_ip_buffer,     // a segment lwIP emitted found no buffer or slot towards ip
+    half_open_reaped, // SYN_RECEIVED connections aborted to make room (SYN floods)
+    backlog_full,     // connections refused: the listener's backlog was full
+    bad_request,      // malformed messages from applications
+    client_stalled,   // a client that stopped reading its channel was dropped
+    connections_accepted,
+    connections_opened,
+    connections_failed, // ended with an error (reset, timeout)
+    count,
+};
+const char* counter_name(Counter counter);
+bool counter_is_error(Counter counter);
+
+struct SocketEntry {
+    uint32_t local_address = 0;
+    uint16_t local_port = 0;
+    uint32_t remote_address = 0;
+    uint16_t remote_port = 0;
+    uint8_t state = 0;          // transport_control::TcpState
+    uint32_t owner = 0;         // the client's process, 0 if none (closing)
+    uint32_t receive_queue = 0; // bytes received, not yet consumed by the application
+    uint32_t send_queue = 0;    // bytes not yet acknowledged
+    uint64_t segments_in = 0;
+    uint64_t segments_out = 0;
+};
+
+class Engine {
+public:
+    static constexpr unsigned max_clients = 32;
+    static constexpr unsigned max_sockets = 1024;        // all clients together, closing ones included
+    static constexpr unsigned max_send_entries = 16384;  // application buffers held, all sockets
+    static constexpr unsigned max_rx_pbufs = 4096;       // ip buffers lwIP may hold at once
+    static constexpr uint16_t ip_holder = 1;             // our pool's holders: ip, then the clients
+    static constexpr uint16_t first_client_holder = 2;
+    static constexpr unsigned half_open_limit = 64;      // per listener, before the oldest is reaped
+    static constexpr unsigned outbox_capacity = 256;     // messages waiting for room on a full ring
+    static constexpr uint32_t default_receive_buffer = 256 * 1024;
+
+    // `pool` is ours: segments to ip and received bytes to applications
+    // share it. `seed` varies initial sequence numbers and ports.
+    Engine(PoolOwner& pool, uint32_t seed);
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // --- ip ---
+    // The channel to ip is up (again); its interface announcements follow.
+    void ip_connected(Link* link);
+    // ip is gone: every pbuf over ip's pool is let go. True when nothing
+    // references ip's pool any more, so the channel may be closed (else
+    // call again after the next step).
+    bool ip_lost();
+
+    // --- applications ---
+    // A new client channel; its index, or -1 if there are too many.
+    int add_client(Link* link, uint32_t process);
+    // The client ended or closed its channel: its sockets close as if it had
+    // closed them. True once nothing references its pool any more, so the
+    // channel may be closed (else call again after the next step).
+    bool client_lost(int client);
+    // A client the engine gave up on (it stopped reading), or -1: the
+    // platform closes its channel after client_lost() says so.
+    int stalled_client();
+
+    // --- the loop ---
+    // Handles what waits on every channel, then lwIP's timers; true if there
+    // was anything to do. Publishes what it produced.
+    bool step(uint64_t now_ns);
+    // When step() next has timer work, absolute ns (UINT64_MAX: none).
+    uint64_t next_deadline_ns() const;
+
+    // --- introspection ---
+    uint64_t counter(Counter c) const { return m_counters[static_cast<unsigned>(c)]; }
+    // The same by number, for the control protocol (runtime/transport_server.hpp).
+    static unsigned counter_count() { return static_cast<unsigned>(Counter::count); }
+    uint64_t counter_at(unsigned n) const { return m_counters[n]; }
+    static const char* counter_label(unsigned n) { return counter_name(static_cast<Counter>(n)); }
+    static bool counter_error(unsigned n) { return counter_is_error(static_cast<Counter>(n)); }
+    // Socket `n` (0, 1, ...) of all lwIP knows, or not_found past the last.
+    tern::Result<SocketEntry> socket_entry(unsigned n) const;
+    // pbufs over ip's buffers that lwIP or we still hold.
+    unsigned ip_buffers_held() const { return m_rx_pbufs_used; }
+    // Buffers of the client's pool we hold (sends not yet acknowledged).
+    unsigned client_buffers_held(int client) const;
+
+    // --- lwIP's callbacks land here (engine.cpp) ---
+    struct Socket;
+    void rx_pbuf_freed(unsigned index);
+    int8_t ip_output(pbuf* p, uint32_t source, uint32_t destination);
+    int8_t accepted(Socket* listener, tcp_pcb* pcb, int8_t err);
+    int8_t connected(Socket* socket, int8_t err);
+    int8_t received(Socket* socket, pbuf* p, int8_t err);
+    int8_t acknowledged(Socket* socket, uint32_t bytes);
+    void failed(Socket* socket, int8_t err);
+    void destroyed(Socket* socket);
+
+private:
+    struct Client;
+    struct Outbox;
+    struct SendEntry;
+
+    void count(Counter c, uint64_t n = 1) { m_counters[static_cast<unsigned>(c)] += n; }
+
+    // ip
+    bool drain_ip();
+    void ip_deliver(const Message& m);
+    void ip_address(const Message& m);
+
+    // clients
+    bool drain_client(Client& client);
+    void client_message(Client& client, const Message& m);
+    Socket* socket_for(Client& client, uint32_t id, bool create);
+    Socket* new_socket(int client, uint32_t id);
+    void free_socket(Socket* socket);
+    void request_bind(Client& client, Socket* s, const Message& m);
+    void request_listen(Client& client, Socket* s, const Message& m);
+    void request_connect(Client& client, Socket* s, const Message& m);
+    void request_send(Client& client, Socket* s, const Message& m);
+    void request_shutdown(Client& client, Socket* s, const Message& m);
+    void request_close(Client& client, Socket* s);
+    void request_option(Client& client, Socket* s, const Message& m);
+    void request_received(Client& client, const Message& m);
+    void orphan(Socket* s);
+    bool attach_new_pcb(Socket* s);
+    void attach(Socket* s, tcp_pcb* pcb);
+    void detach_pcb(Socket* s);
+
+    // moving data
+    void push_sends(Socket* s);
+    void push_received(Socket* s);
+    void finish_if_done(Socket* s);
+    void return_sends(Socket* s, int error);
+    void mark(Socket* s);
+    void flush_marked();
+    void reap_half_open(uint16_t port);
+
+    // output
+    Message* slot(Outbox& box);
+    bool send(Outbox& box, const Message& m);
+    void result(Socket* s, uint32_t request, int error, uint64_t endpoint = 0);
+    void event(Socket* s, uint32_t type, uint64_t word1 = 0);
+    void flush(Outbox& box);
+    void flush_all();
+    bool drain_outbox(Outbox& box);
+
+    PoolOwner& m_pool;
+    uint64_t m_counters[static_cast<unsigned>(Counter::count)] = {};
+    unsigned m_rx_pbufs_used = 0;
+
+    struct Impl;
+    Impl* m_impl; // tables (engine.cpp), allocated once at start
+};
+
+} // namespace tcp
