@@ -8,6 +8,8 @@
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "lwip_port/ip_layer.hpp"
+#include "lwip_port/peer_pbufs.hpp"
+#include "lwip_port/socket_glue.hpp"
 #include "net/address.hpp"
 #include "net/tcp.hpp"
 #include "proto/ip.hpp"
@@ -21,6 +23,9 @@ namespace transport = tern::ip_transport;
 using tern::Error;
 using tern::Result;
 using tern::net::Ipv4Address;
+using tern::lwip::errno_for;
+using tern::lwip::host_address;
+using tern::lwip::lwip_address;
 
 namespace {
 
@@ -30,37 +35,6 @@ constexpr uint32_t none = 0xFFFFFFFF;
 uint32_t g_now_ms = 0;
 Engine* g_engine = nullptr;
 uint32_t g_random = 1;
-
-ip_addr_t lwip_address(uint32_t host_order)
-{
-    ip_addr_t a;
-    ip_addr_set_ip4_u32_val(a, lwip_htonl(host_order));
-    return a;
-}
-uint32_t host_address(const ip_addr_t& a) { return lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&a))); }
-
-// lwIP's err_t as the errno an application sees.
-int errno_for(err_t err)
-{
-    switch (err) {
-    case ERR_OK: return 0;
-    case ERR_MEM: return errno_value::no_memory;
-    case ERR_BUF: return errno_value::no_buffers;
-    case ERR_TIMEOUT: return errno_value::timed_out;
-    case ERR_RTE: return errno_value::network_unreachable;
-    case ERR_INPROGRESS: return errno_value::in_progress;
-    case ERR_VAL: return errno_value::invalid;
-    case ERR_WOULDBLOCK: return errno_value::again;
-    case ERR_USE: return errno_value::address_in_use;
-    case ERR_ALREADY: return errno_value::already;
-    case ERR_ISCONN: return errno_value::is_connected;
-    case ERR_CONN: return errno_value::not_connected;
-    case ERR_ABRT: return errno_value::connection_aborted;
-    case ERR_RST: return errno_value::connection_reset;
-    case ERR_CLSD: return errno_value::not_connected;
-    default: return errno_value::invalid;
-    }
-}
 
 } // namespace
 
@@ -119,16 +93,6 @@ struct Engine::Socket {
     Socket* next_marked = nullptr;
 };
 
-// A channel end plus the messages that found its ring full.
-struct Engine::Outbox {
-    Link* link = nullptr;
-    uint32_t pending = 0; // slots written since the last publish
-    Message overflow[outbox_capacity];
-    uint32_t overflow_head = 0;
-    uint32_t overflow_count = 0;
-    bool stalled = false; // overflow overflowed: the peer does not read
-};
-
 struct Engine::Client {
     bool used = false;
     bool lost = false;
@@ -136,13 +100,6 @@ struct Engine::Client {
     Outbox box;
     uint16_t sockets[sp::max_sockets] = {}; // id -> socket index + 1
     uint32_t next_accepted = sp::accepted_base;
-};
-
-// A custom pbuf over a buffer of ip's pool.
-struct RxPbuf {
-    pbuf_custom custom;
-    BufferRef ref;
-    uint32_t next_free;
 };
 
 // What we lent a client in one of our buffers.
@@ -160,8 +117,7 @@ struct Engine::Impl {
     Socket sockets[max_sockets];
     SendEntry entries[max_send_entries];
     uint32_t free_entry = none;
-    RxPbuf rx[max_rx_pbufs];
-    uint32_t free_rx = none;
+    tern::lwip::PeerPbufs rx{max_rx_pbufs, give_back_to_ip, nullptr};
     Lent* lent = nullptr; // per buffer of our pool
     Socket* marked = nullptr;
     uint32_t generation = 0;
@@ -237,9 +193,6 @@ Engine::Engine(PoolOwner& pool, uint32_t seed) : m_pool(pool), m_impl(new Impl)
     for (uint32_t i = 0; i < max_send_entries; ++i)
         t.entries[i].next = i + 1 < max_send_entries ? i + 1 : none;
     t.free_entry = 0;
-    for (uint32_t i = 0; i < max_rx_pbufs; ++i)
-        t.rx[i].next_free = i + 1 < max_rx_pbufs ? i + 1 : none;
-    t.free_rx = 0;
     t.lent = new Lent[pool.geometry().count];
     lwip_init();
     t.layer.set_output(&g_output);
@@ -249,11 +202,7 @@ Engine::Engine(PoolOwner& pool, uint32_t seed) : m_pool(pool), m_impl(new Impl)
 
 void Engine::ip_connected(Link* link)
 {
-    Outbox& box = m_impl->ip;
-    box.link = link;
-    box.pending = 0;
-    box.overflow_count = 0;
-    box.stalled = false;
+    m_impl->ip.attach(link);
     m_impl->ip_up = true;
 }
 
@@ -261,7 +210,7 @@ bool Engine::ip_lost()
 {
     Impl& t = *m_impl;
     t.ip_up = false;
-    t.ip.link = nullptr;
+    t.ip.detach();
     // Let go of ip's buffers: out-of-order segments (the peer sends them
     // again) and bytes waiting for the application (copied, not lost).
     for (tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next)
@@ -274,40 +223,28 @@ bool Engine::ip_lost()
         s.rx_pending = copy; // null if out of memory: those bytes are lost with the window shut
     }
     t.layer.forget_interfaces();
-    return m_rx_pbufs_used == 0;
+    return t.rx.in_use() == 0;
 }
 
-// A custom pbuf over ip's buffer is free: the buffer goes back to ip.
-void Engine::rx_pbuf_freed(unsigned index)
-{
-    Impl& t = *m_impl;
-    RxPbuf& rx = t.rx[index];
-    if (t.ip_up) {
-        Message done{};
-        done.type = transport::deliver_done;
-        done.buffer = rx.ref;
-        (void)send(t.ip, done);
-    }
-    rx.next_free = t.free_rx;
-    t.free_rx = index;
-    --m_rx_pbufs_used;
-}
+unsigned Engine::ip_buffers_held() const { return m_impl->rx.in_use(); }
 
-namespace {
-void rx_free(pbuf* p)
+// A buffer of ip's goes back (lwIP freed the pbuf over it, or it was
+// refused before lwIP saw it).
+void Engine::give_back_to_ip(void*, const BufferRef& ref)
 {
-    // RxPbuf starts with its pbuf_custom, which starts with the pbuf.
-    auto* rx = reinterpret_cast<RxPbuf*>(p);
-    g_engine->rx_pbuf_freed(static_cast<unsigned>(rx->next_free));
+    Impl& t = *g_engine->m_impl;
+    Message done{};
+    done.type = transport::deliver_done;
+    done.buffer = ref;
+    (void)t.ip.send(done);
 }
-} // namespace
 
 bool Engine::drain_ip()
 {
     Impl& t = *m_impl;
     if (!t.ip_up)
         return false;
-    auto& rx = t.ip.link->rx();
+    auto& rx = t.ip.link()->rx();
     const uint32_t n = rx.available();
     for (uint32_t i = 0; i < n; ++i) {
         const Message m = rx.read(i);
@@ -329,7 +266,7 @@ bool Engine::drain_ip()
         }
     }
     if (n != 0)
-        t.ip.link->release(n);
+        t.ip.link()->release(n);
     return n != 0;
 }
 
@@ -347,13 +284,8 @@ void Engine::ip_address(const Message& m)
 void Engine::ip_deliver(const Message& m)
 {
     Impl& t = *m_impl;
-    auto give_back = [&] {
-        Message done{};
-        done.type = transport::deliver_done;
-        done.buffer = m.buffer;
-        (void)send(t.ip, done);
-    };
-    const auto* pool = t.ip.link->peer_pool();
+    auto give_back = [&] { give_back_to_ip(nullptr, m.buffer); };
+    const auto* pool = t.ip.link()->peer_pool();
     const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : Result<uint8_t*>(Error::malformed);
     const Ipv4Address source{static_cast<uint32_t>(m.words[0])};
     const Ipv4Address destination{static_cast<uint32_t>(m.words[0] >> 32)};
@@ -381,7 +313,8 @@ void Engine::ip_deliver(const Message& m)
         give_back();
         return;
     }
-    if (t.free_rx == none) {
+    pbuf* p = t.rx.wrap(m.buffer, bytes.value(), static_cast<u16_t>(m.buffer.length));
+    if (p == nullptr) {
         count(Counter::no_pbuf);
         give_back();
         return;
@@ -389,16 +322,6 @@ void Engine::ip_deliver(const Message& m)
     count(Counter::segments_received);
     if ((header.flags & (tern::net::tcp_flag::syn | tern::net::tcp_flag::ack)) == tern::net::tcp_flag::syn)
         reap_half_open(header.destination_port);
-
-    const uint32_t index = t.free_rx;
-    RxPbuf& rx = t.rx[index];
-    t.free_rx = rx.next_free;
-    rx.next_free = index; // while in use: its own index, for rx_free
-    rx.ref = m.buffer;
-    ++m_rx_pbufs_used;
-    rx.custom.custom_free_function = rx_free;
-    pbuf* p = pbuf_alloced_custom(PBUF_RAW, static_cast<u16_t>(m.buffer.length), PBUF_REF, &rx.custom,
-                                  bytes.value(), static_cast<u16_t>(m.buffer.length));
     t.layer.input(p, source.value, destination.value, static_cast<unsigned>(m.words[1] & 0xFF),
                   tern::net::ip_protocol::tcp);
 }
@@ -431,8 +354,7 @@ int8_t Engine::ip_output(pbuf* p, uint32_t source, uint32_t destination)
         count(Counter::no_ip_buffer);
         return ERR_RTE;
     }
-    auto& tx = t.ip.link->tx();
-    if (t.ip.overflow_count != 0 || tx.space(t.ip.pending + 1) <= t.ip.pending) {
+    if (!t.ip.has_room()) {
         count(Counter::no_ip_buffer);
         return ERR_MEM;
     }
@@ -445,7 +367,7 @@ int8_t Engine::ip_output(pbuf* p, uint32_t source, uint32_t destination)
     ref.length = p->tot_len;
     pbuf_copy_partial(p, m_pool.view().buffer(ref.index), p->tot_len, 0);
     (void)m_pool.lend(ref, ip_holder);
-    Message& m = tx.slot(t.ip.pending++);
+    Message& m = t.ip.claim();
     m = Message{};
     m.type = transport::send;
     m.flags = transport::flags::fill_checksum;
@@ -468,10 +390,7 @@ int Engine::add_client(Link* link, uint32_t process)
         c.used = true;
         c.lost = false;
         c.process = process;
-        c.box.link = link;
-        c.box.pending = 0;
-        c.box.overflow_count = 0;
-        c.box.stalled = false;
+        c.box.attach(link);
         for (uint16_t& s : c.sockets)
             s = 0;
         c.next_accepted = sp::accepted_base;
@@ -488,9 +407,7 @@ bool Engine::client_lost(int index)
     Client& c = t.clients[index];
     if (!c.lost) {
         c.lost = true;
-        c.box.pending = 0;
-        c.box.overflow_count = 0;
-        c.box.stalled = true; // nothing more goes to it
+        c.box.stall(); // nothing more goes to it
         for (uint16_t& slot : c.sockets) {
             if (slot != 0) {
                 Socket* s = &t.sockets[slot - 1];
@@ -505,7 +422,7 @@ bool Engine::client_lost(int index)
     if (client_buffers_held(index) != 0)
         return false;
     c.used = false;
-    c.box.link = nullptr;
+    c.box.detach();
     return true;
 }
 
@@ -513,7 +430,7 @@ int Engine::stalled_client()
 {
     Impl& t = *m_impl;
     for (unsigned i = 0; i < max_clients; ++i) {
-        if (t.clients[i].used && !t.clients[i].lost && t.clients[i].box.stalled)
+        if (t.clients[i].used && !t.clients[i].lost && t.clients[i].box.stalled())
             return static_cast<int>(i);
     }
     return -1;
@@ -534,12 +451,12 @@ unsigned Engine::client_buffers_held(int index) const
 
 bool Engine::drain_client(Client& client)
 {
-    auto& rx = client.box.link->rx();
+    auto& rx = client.box.link()->rx();
     const uint32_t n = rx.available();
     for (uint32_t i = 0; i < n && !client.lost; ++i)
         client_message(client, rx.read(i));
     if (n != 0 && !client.lost)
-        client.box.link->release(n);
+        client.box.link()->release(n);
     return n != 0;
 }
 
@@ -710,9 +627,9 @@ void Engine::request_send(Client& client, Socket* s, const Message& m)
         back.buffer = m.buffer;
         back.words[0] = m.words[0];
         back.words[1] = static_cast<uint64_t>(-error);
-        (void)send(client.box, back);
+        (void)client.box.send(back);
     };
-    const auto* pool = client.box.link->peer_pool();
+    const auto* pool = client.box.link()->peer_pool();
     if (pool == nullptr || !pool->bytes(m.buffer).ok() || m.buffer.length == 0) {
         count(Counter::bad_request);
         refuse(errno_value::invalid);
@@ -777,7 +694,7 @@ void Engine::request_close(Client& client, Socket* s)
     closed.type = sp::closed;
     closed.words[0] = s->id;
     client.sockets[s->id] = 0;
-    (void)send(client.box, closed);
+    (void)client.box.send(closed);
     orphan(s);
 }
 
@@ -974,7 +891,7 @@ int8_t Engine::accepted(Socket* listener, tcp_pcb* pcb, int8_t err)
     m.words[1] = id;
     m.words[2] = sp::endpoint_word(host_address(pcb->remote_ip), pcb->remote_port);
     m.words[3] = sp::endpoint_word(host_address(pcb->local_ip), pcb->local_port);
-    (void)send(client.box, m);
+    (void)client.box.send(m);
     return ERR_OK;
 }
 
@@ -1047,7 +964,7 @@ int8_t Engine::acknowledged(Socket* s, uint32_t bytes)
         back.type = sp::sent;
         back.buffer = e.ref;
         back.words[0] = s->id;
-        (void)send(t.clients[s->client].box, back);
+        (void)t.clients[s->client].box.send(back);
         e.next = t.free_entry;
         t.free_entry = done;
     }
@@ -1097,7 +1014,7 @@ void Engine::return_sends(Socket* s, int error)
             back.buffer = e.ref;
             back.words[0] = s->id;
             back.words[1] = static_cast<uint64_t>(-error);
-            (void)send(client.box, back);
+            (void)client.box.send(back);
         }
         s->send_head = e.next;
         e.next = t.free_entry;
@@ -1115,7 +1032,8 @@ void Engine::push_sends(Socket* s)
     Impl& t = *m_impl;
     if (s->pcb == nullptr || s->listening || s->connecting)
         return;
-    const auto* pool = t.clients[s->client].box.link != nullptr ? t.clients[s->client].box.link->peer_pool() : nullptr;
+    Link* link = t.clients[s->client].box.link();
+    const auto* pool = link != nullptr ? link->peer_pool() : nullptr;
     bool wrote = false;
     while (s->send_write != none && pool != nullptr) {
         SendEntry& e = t.entries[s->send_write];
@@ -1157,8 +1075,7 @@ void Engine::push_received(Socket* s)
     const uint32_t size = m_pool.geometry().buffer_size;
     const uint16_t holder = static_cast<uint16_t>(first_client_holder + s->client);
     while (s->rx_pending != nullptr) {
-        if (client.box.overflow_count != 0 ||
-            client.box.link->tx().space(client.box.pending + 1) <= client.box.pending)
+        if (!client.box.has_room())
             break;
         auto buffer = m_pool.allocate();
         if (!buffer.ok())
@@ -1174,7 +1091,7 @@ void Engine::push_received(Socket* s)
         m.type = sp::data;
         m.buffer = ref;
         m.words[0] = s->id;
-        (void)send(client.box, m);
+        (void)client.box.send(m);
     }
     // Bytes that must wait (the application is slow) keep no buffer of
     // ip's, or a few slow readers would starve every connection: copied
@@ -1236,50 +1153,18 @@ void Engine::flush_marked()
 
 // --- Output ---
 
-// Adds a message to the channel, behind any that wait for room; a peer
-// that lets outbox_capacity messages pile up is not reading: stalled.
-bool Engine::send(Outbox& box, const Message& m)
-{
-    if (box.link == nullptr || box.stalled)
-        return false;
-    auto& tx = box.link->tx();
-    if (box.overflow_count == 0 && tx.space(box.pending + 1) > box.pending) {
-        tx.slot(box.pending++) = m;
-        return true;
-    }
-    if (box.overflow_count == outbox_capacity) {
-        box.stalled = true;
-        count(Counter::client_stalled);
-        return false;
-    }
-    box.overflow[(box.overflow_head + box.overflow_count++) % outbox_capacity] = m;
-    return true;
-}
-
-void Engine::flush(Outbox& box)
-{
-    if (box.link == nullptr)
-        return;
-    auto& tx = box.link->tx();
-    while (box.overflow_count != 0 && tx.space(box.pending + 1) > box.pending) {
-        tx.slot(box.pending++) = box.overflow[box.overflow_head];
-        box.overflow_head = (box.overflow_head + 1) % outbox_capacity;
-        --box.overflow_count;
-    }
-    if (box.pending != 0) {
-        box.link->publish(box.pending);
-        box.pending = 0;
-    }
-}
-
 void Engine::flush_all()
 {
     Impl& t = *m_impl;
     if (t.ip_up)
-        flush(t.ip);
+        t.ip.flush();
     for (Client& c : t.clients) {
-        if (c.used && !c.lost)
-            flush(c.box);
+        if (c.used && !c.lost) {
+            const bool stalled = c.box.stalled();
+            c.box.flush();
+            if (!stalled && c.box.stalled())
+                count(Counter::client_stalled);
+        }
     }
 }
 
@@ -1293,7 +1178,7 @@ void Engine::result(Socket* s, uint32_t request, int error, uint64_t endpoint)
     m.words[1] = request;
     m.words[2] = static_cast<uint64_t>(static_cast<int64_t>(error));
     m.words[3] = endpoint;
-    (void)send(m_impl->clients[s->client].box, m);
+    (void)m_impl->clients[s->client].box.send(m);
 }
 
 void Engine::event(Socket* s, uint32_t type, uint64_t word1)
@@ -1304,7 +1189,7 @@ void Engine::event(Socket* s, uint32_t type, uint64_t word1)
     m.type = type;
     m.words[0] = s->id;
     m.words[1] = word1;
-    (void)send(m_impl->clients[s->client].box, m);
+    (void)m_impl->clients[s->client].box.send(m);
 }
 
 // --- The loop ---
@@ -1317,7 +1202,7 @@ bool Engine::step(uint64_t now_ns)
     g_now_ms = static_cast<uint32_t>(t.last_now_ns / 1'000'000);
     bool worked = drain_ip();
     for (Client& c : t.clients) {
-        if (c.used && !c.lost && !c.box.stalled)
+        if (c.used && !c.lost && !c.box.stalled())
             worked = drain_client(c) || worked;
     }
     sys_check_timeouts();

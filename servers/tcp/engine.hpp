@@ -24,6 +24,7 @@
 
 #include "base/result.hpp"
 #include "channel/link.hpp"
+#include "channel/outbox.hpp"
 #include "channel/pool.hpp"
 
 struct tcp_pcb;
@@ -125,13 +126,12 @@ public:
     // Socket `n` (0, 1, ...) of all lwIP knows, or not_found past the last.
     tern::Result<SocketEntry> socket_entry(unsigned n) const;
     // pbufs over ip's buffers that lwIP or we still hold.
-    unsigned ip_buffers_held() const { return m_rx_pbufs_used; }
+    unsigned ip_buffers_held() const;
     // Buffers of the client's pool we hold (sends not yet acknowledged).
     unsigned client_buffers_held(int client) const;
 
     // --- lwIP's callbacks land here (engine.cpp) ---
     struct Socket;
-    void rx_pbuf_freed(unsigned index);
     int8_t ip_output(pbuf* p, uint32_t source, uint32_t destination);
     int8_t accepted(Socket* listener, tcp_pcb* pcb, int8_t err);
     int8_t connected(Socket* socket, int8_t err);
@@ -142,8 +142,9 @@ public:
 
 private:
     struct Client;
-    struct Outbox;
     struct SendEntry;
+    using Outbox = tern::channel::Outbox<outbox_capacity>;
+    static void give_back_to_ip(void* context, const BufferRef& ref);
 
     void count(Counter c, uint64_t n = 1) { m_counters[static_cast<unsigned>(c)] += n; }
 
@@ -181,17 +182,12 @@ private:
     void reap_half_open(uint16_t port);
 
     // output
-    Message* slot(Outbox& box);
-    bool send(Outbox& box, const Message& m);
     void result(Socket* s, uint32_t request, int error, uint64_t endpoint = 0);
     void event(Socket* s, uint32_t type, uint64_t word1 = 0);
-    void flush(Outbox& box);
     void flush_all();
-    bool drain_outbox(Outbox& box);
 
     PoolOwner& m_pool;
     uint64_t m_counters[static_cast<unsigned>(Counter::count)] = {};
-    unsigned m_rx_pbufs_used = 0;
 
     struct Impl;
     Impl* m_impl; // tables (engine.cpp), allocated once at start
