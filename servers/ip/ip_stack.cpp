@@ -20,47 +20,121 @@ constexpr size_t loopback_budget = 256; // frames per drain: a bound even if pee
 } // namespace
 
 // The bytes of an outgoing datagram's payload: a short head built here (an
-// ICMP or UDP header, a quoted datagram) followed by a body that is either
-// somebody's bytes or a generated pattern (ping data). Fragmentation copies
-// any range of it without building the whole in one place.
+// ICMP or UDP header, a quoted datagram) followed by a body that is
+// somebody's bytes (one run, or the pieces of a transport's chain) or a
+// generated pattern (ping data). Fragmentation copies any range of it
+// without building the whole in one place.
 struct IpStack::Payload {
     static constexpr size_t head_capacity = 96;
     uint8_t head[head_capacity] = {};
     size_t head_length = 0;
     const uint8_t* body = nullptr;
-    size_t body_length = 0;
+    size_t body_length = 0;    // with `pieces`: their total
+    const Piece* pieces = nullptr; // when set, the body is these instead of `body`
+    size_t piece_count = 0;
     bool pattern = false; // body bytes are (offset & 0xFF) instead of body[]
-    // The offset in head of a checksum over the whole payload still to be
-    // computed (the field holds its seed); -1: none. emit() has the NIC do it
-    // when it can, else computes it.
+    // The offset of a checksum over the whole payload still to be filled in
+    // (-1: none); with `pseudo_header` it covers the TCP/UDP pseudo header
+    // too. emit() has the NIC do it when it can, else computes it; either way
+    // it puts what the field must hold into `field`, which copy() and sum()
+    // see in place of the payload's own two bytes there.
     int checksum_at = -1;
+    bool pseudo_header = false;
+    uint16_t field = 0;
 
     size_t length() const { return head_length + body_length; }
 
     void copy(size_t offset, uint8_t* out, size_t n) const
     {
-        while (n > 0 && offset < head_length) {
-            *out++ = head[offset++];
-            --n;
+        each_run(offset, offset + n, [&](size_t at, const uint8_t* bytes, size_t count) {
+            uint8_t* to = out + (at - offset);
+            if (bytes != nullptr) {
+                __builtin_memcpy(to, bytes, count);
+            } else {
+                for (size_t i = 0; i < count; ++i)
+                    to[i] = static_cast<uint8_t>(at + i);
+            }
+        });
+        if (checksum_at < 0)
+            return;
+        const size_t field_at = static_cast<size_t>(checksum_at);
+        if (field_at >= offset && field_at < offset + n)
+            out[field_at - offset] = static_cast<uint8_t>(field >> 8);
+        if (field_at + 1 >= offset && field_at + 1 < offset + n)
+            out[field_at + 1 - offset] = static_cast<uint8_t>(field);
+    }
+
+    // The ones'-complement sum of the payload (as copy() gives it) onto `start`.
+    ChecksumSum sum(ChecksumSum start) const
+    {
+        if (checksum_at < 0)
+            return add_range(start, 0, length());
+        const size_t field_at = static_cast<size_t>(checksum_at); // even: the field is one 16-bit word
+        start = add_range(start, 0, field_at);
+        start = checksum_add16(start, field);
+        return add_range(start, field_at + 2, length());
+    }
+
+private:
+    // Calls f(offset, bytes, count) for the runs of stored bytes that make up
+    // [from, to), in order; bytes is nullptr for a run of pattern.
+    template <typename F>
+    void each_run(size_t from, size_t to, F&& f) const
+    {
+        if (from < head_length) {
+            const size_t end = to < head_length ? to : head_length;
+            f(from, head + from, end - from);
+            from = end;
         }
-        if (n == 0)
+        if (from >= to)
             return;
         if (pattern) {
-            for (size_t i = 0; i < n; ++i)
-                out[i] = static_cast<uint8_t>(offset + i);
+            f(from, nullptr, to - from);
+        } else if (pieces == nullptr) {
+            f(from, body + (from - head_length), to - from);
         } else {
-            __builtin_memcpy(out, body + (offset - head_length), n);
+            size_t piece_start = head_length;
+            for (size_t i = 0; i < piece_count && from < to; ++i) {
+                const size_t piece_end = piece_start + pieces[i].length;
+                if (from < piece_end) {
+                    const size_t end = to < piece_end ? to : piece_end;
+                    f(from, pieces[i].bytes + (from - piece_start), end - from);
+                    from = end;
+                }
+                piece_start = piece_end;
+            }
         }
     }
 
-    ChecksumSum sum(ChecksumSum start) const
+    static uint16_t fold(ChecksumSum sum)
     {
-        uint8_t chunk[256]; // even, so 16-bit words never straddle two chunks
-        for (size_t offset = 0; offset < length(); offset += sizeof(chunk)) {
-            const size_t n = length() - offset < sizeof(chunk) ? length() - offset : sizeof(chunk);
-            copy(offset, chunk, n);
-            start = checksum_add(start, chunk, n);
-        }
+        while (sum >> 16)
+            sum = (sum & 0xFFFF) + (sum >> 16);
+        return static_cast<uint16_t>(sum);
+    }
+
+    // Sums [from, to) run by run. A run at an odd offset is summed as if
+    // even and its folded sum byte-swapped (RFC 1071: the sum is the same
+    // in either byte order), so odd-sized pieces cost no copy.
+    ChecksumSum add_range(ChecksumSum start, size_t from, size_t to) const
+    {
+        each_run(from, to, [&](size_t at, const uint8_t* bytes, size_t count) {
+            ChecksumSum run = 0;
+            if (bytes != nullptr) {
+                run = checksum_add(0, bytes, count);
+            } else {
+                uint8_t chunk[256]; // even, so 16-bit words never straddle two chunks
+                for (size_t done = 0; done < count; done += sizeof(chunk)) {
+                    const size_t n = count - done < sizeof(chunk) ? count - done : sizeof(chunk);
+                    for (size_t i = 0; i < n; ++i)
+                        chunk[i] = static_cast<uint8_t>(at + done + i);
+                    run = checksum_add(run, chunk, n);
+                }
+            }
+            if (at % 2 != 0)
+                run = __builtin_bswap16(fold(run));
+            start += run;
+        });
         return start;
     }
 };
@@ -109,6 +183,7 @@ Result<unsigned> IpStack::add_interface(const MacAddress& mac, uint16_t mtu)
     nic.mac = mac;
     nic.mtu = mtu;
     nic.link_up = true;
+    changed();
     return index;
 }
 
@@ -143,6 +218,8 @@ void IpStack::set_link(unsigned index, bool up)
     Interface* n = nic(index);
     if (n == nullptr)
         return;
+    if (n->link_up != up)
+        changed();
     n->link_up = up;
     if (!up) {
         const size_t dropped = m_pending.drop_interface(index);
@@ -157,6 +234,8 @@ Result<void> IpStack::configure(unsigned index, Ipv4Address address, uint8_t pre
         return Error::invalid_argument;
     if (n->configured())
         m_routes.remove(n->network(), n->prefix_length);
+    if (n->address != address || n->prefix_length != prefix_length)
+        changed(); // not a DHCP renewal of the same lease
     n->address = address;
     n->prefix_length = prefix_length;
     return m_routes.add({.destination = n->network(), .prefix_length = prefix_length, .interface = index});
@@ -167,6 +246,8 @@ void IpStack::deconfigure(unsigned index)
     Interface* n = nic(index);
     if (n == nullptr)
         return;
+    if (n->configured())
+        changed();
     n->address = Ipv4Address::any();
     n->prefix_length = 0;
     m_routes.remove_interface(index);
@@ -178,7 +259,17 @@ Result<void> IpStack::set_default_gateway(Ipv4Address gateway, unsigned index)
 {
     if (nic(index) == nullptr)
         return Error::invalid_argument;
+    changed();
     return m_routes.set_default_gateway(gateway, index);
+}
+
+int IpStack::default_route_interface() const
+{
+    for (size_t i = 0; i < m_routes.size(); ++i) {
+        if (m_routes.at(i).prefix_length == 0)
+            return static_cast<int>(m_routes.at(i).interface);
+    }
+    return -1;
 }
 
 Result<void> IpStack::start_dhcp(unsigned index, uint32_t seed, uint64_t now_ns)
@@ -204,7 +295,7 @@ void IpStack::dhcp_bound(unsigned index, const DhcpLease& lease)
                 have_default = true;
         }
         if (!have_default)
-            (void)m_routes.set_default_gateway(lease.router, index);
+            (void)set_default_gateway(lease.router, index);
     }
     if (lease.dns_count > 0 && m_dns.is_any())
         m_dns = lease.dns[0];
@@ -342,7 +433,8 @@ void IpStack::deliver(unsigned index, const Ipv4Header& header, const uint8_t* d
     if (header.protocol == ip_protocol::udp && m_dhcp[index].active() && length >= udp_header_size &&
         load_be16(payload + 2) == dhcp::client_port)
         return receive_dhcp(index, header, datagram);
-    const Delivery delivery = m_upper != nullptr ? m_upper->deliver(index, header, payload, length) : Delivery::no_server;
+    const Delivery delivery =
+        m_upper != nullptr ? m_upper->deliver(index, header, to_broadcast, payload, length) : Delivery::no_server;
     if (delivery == Delivery::taken)
         return;
     if (delivery == Delivery::busy)
@@ -397,7 +489,7 @@ void IpStack::receive_icmp(unsigned index, const Ipv4Header& header, const uint8
         return;
     }
     if (icmp.type != icmp_type::echo_reply && m_upper != nullptr &&
-        m_upper->deliver(index, header, message, length) == Delivery::taken)
+        m_upper->deliver(index, header, to_broadcast, message, length) == Delivery::taken)
         return;
     n.counters.drop(Drop::icmp_ignored);
 }
@@ -482,6 +574,30 @@ Result<void> IpStack::send_ip(Ipv4Address destination, uint8_t protocol, const u
     return send_datagram(destination, protocol, p, Ipv4Address::any());
 }
 
+Result<void> IpStack::send_transport(const TransportDatagram& datagram, uint64_t now_ns)
+{
+    Entry entry(*this, now_ns);
+    Payload p;
+    if (datagram.piece_count == 1) {
+        p.body = datagram.pieces[0].bytes; // the common case: one buffer, one run
+        p.body_length = datagram.pieces[0].length;
+    } else {
+        p.pieces = datagram.pieces;
+        p.piece_count = datagram.piece_count;
+        for (size_t i = 0; i < datagram.piece_count; ++i)
+            p.body_length += datagram.pieces[i].length;
+    }
+    if (!datagram.source.is_any() && local_interface(datagram.source) < 0)
+        return Error::invalid_argument;
+    if (datagram.checksum_at >= 0) {
+        if (datagram.checksum_at % 2 != 0 || static_cast<size_t>(datagram.checksum_at) + 2 > p.length())
+            return Error::invalid_argument;
+        p.checksum_at = datagram.checksum_at;
+        p.pseudo_header = true;
+    }
+    return send_datagram(datagram.destination, datagram.protocol, p, datagram.source);
+}
+
 Result<void> IpStack::ping(Ipv4Address destination, uint16_t identifier, uint16_t sequence, size_t payload_size,
                            uint64_t now_ns)
 {
@@ -533,8 +649,10 @@ Result<void> IpStack::send_datagram(Ipv4Address destination, uint8_t protocol, c
         return Error::invalid_argument;
     }
     const int local = local_interface(destination);
-    if (local >= 0)
-        return emit(static_cast<unsigned>(local), destination, destination, destination, protocol, payload, true);
+    if (local >= 0) {
+        const Ipv4Address source = local_interface(preferred_source) >= 0 ? preferred_source : destination;
+        return emit(static_cast<unsigned>(local), source, destination, destination, protocol, payload, true);
+    }
 
     const auto route = m_routes.lookup(destination);
     if (!route.ok() || route.value().interface >= m_interface_count) {
@@ -567,18 +685,24 @@ Result<void> IpStack::emit(unsigned index, Ipv4Address source, Ipv4Address desti
     const size_t room = n.mtu - ipv4_min_header;
     const size_t chunk_limit = total <= room ? room : room & ~size_t{7};
     // The transport checksum: the NIC's job when the datagram is one frame
-    // for the wire and the NIC can; else computed here.
+    // for the wire and the NIC can (the field holds the pseudo header's sum
+    // as its seed); else computed here, over every fragment's bytes at once.
     TxChecksum checksum;
-    Payload computed;
+    Payload filled;
     const Payload* p = &payload;
     if (payload.checksum_at >= 0) {
+        filled = payload;
+        p = &filled;
+        const ChecksumSum seed =
+            payload.pseudo_header ? pseudo_header_sum(source, destination, protocol, static_cast<uint16_t>(total)) : 0;
         const uint16_t start = ethernet_header_size + ipv4_min_header;
         if (!loopback && total <= room && n.tx_checksum_offload) {
             checksum = {start, static_cast<uint16_t>(start + payload.checksum_at)};
+            filled.field = static_cast<uint16_t>(~checksum_finish(seed));
         } else {
-            computed = payload;
-            store_be16(computed.head + payload.checksum_at, checksum_finish(computed.sum(0)));
-            p = &computed;
+            filled.field = 0;
+            const uint16_t sum = checksum_finish(filled.sum(seed));
+            filled.field = sum == 0 && protocol == ip_protocol::udp ? 0xFFFF : sum; // UDP: 0 means "none"
         }
     }
     Ipv4Header header;
@@ -626,8 +750,11 @@ Result<void> IpStack::output(unsigned index, Ipv4Address next_hop, uint8_t* fram
         return transmit(index, frame, length, checksum);
     }
     // It waits for ARP, finished: waiting frames carry no offload requests.
-    if (checksum.requested())
-        store_be16(frame + checksum.offset, internet_checksum(frame + checksum.start, length - checksum.start));
+    if (checksum.requested()) {
+        const uint16_t sum = internet_checksum(frame + checksum.start, length - checksum.start);
+        const bool udp = frame[ethernet_header_size + 9] == ip_protocol::udp;
+        store_be16(frame + checksum.offset, sum == 0 && udp ? 0xFFFF : sum); // UDP: 0 means "none"
+    }
     ArpCache::Evicted evicted;
     const ArpCache::Resolve resolve = m_arp.resolve(index, next_hop, m_now_ns, evicted);
     if (evicted.any && evicted.interface < m_interface_count) {

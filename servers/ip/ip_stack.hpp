@@ -65,14 +65,35 @@ enum class Delivery : uint8_t {
 
 // The transport servers (tcp, udp) behind their channels. `payload` is the
 // datagram's payload (reassembled if it came in fragments), valid during the
-// call. ICMP messages other than echo are offered here too (anything but
-// `taken` just drops them).
+// call; `to_broadcast`: it was sent to a broadcast address. ICMP messages
+// other than echo are offered here too (anything but `taken` just drops
+// them).
 class Upper {
 public:
-    virtual Delivery deliver(unsigned interface, const Ipv4Header& header, const uint8_t* payload, size_t length) = 0;
+    virtual Delivery deliver(unsigned interface, const Ipv4Header& header, bool to_broadcast, const uint8_t* payload,
+                             size_t length) = 0;
 
 protected:
     ~Upper() = default;
+};
+
+// A run of bytes of a datagram's payload.
+struct Piece {
+    const uint8_t* bytes = nullptr;
+    size_t length = 0;
+};
+
+// A datagram a transport server sends (proto/ip.hpp ip_transport send): its
+// payload is the pieces in order (the buffers of a chain), read in place.
+struct TransportDatagram {
+    Ipv4Address destination;
+    Ipv4Address source; // any(): the address of the interface the route picks
+    uint8_t protocol = 0;
+    const Piece* pieces = nullptr;
+    size_t piece_count = 0;
+    // >= 0: the stack fills in the transport checksum (pseudo header
+    // included) at this even payload offset, whatever the field holds.
+    int checksum_at = -1;
 };
 
 struct EchoReply {
@@ -131,11 +152,19 @@ public:
     void deconfigure(unsigned index);
     // The default route via `gateway` on interface `index`.
     Result<void> set_default_gateway(Ipv4Address gateway, unsigned index);
-    RoutingTable& routes() { return m_routes; }
+    RoutingTable& routes() { return m_routes; } // changes made here are not counted in generation()
     const RoutingTable& routes() const { return m_routes; }
     const ArpCache& arp_cache() const { return m_arp; }
     void set_dns_server(Ipv4Address server) { m_dns = server; }
     Ipv4Address dns_server() const { return m_dns; } // any(): none known
+
+    // Counts changes of what transport servers are told about the
+    // interfaces (proto/ip.hpp ip_transport address): an interface added,
+    // its address (static or from DHCP), link or MTU, or the default route.
+    // Compare it with the value last announced; it never goes back.
+    uint64_t generation() const { return m_generation; }
+    // The interface the default route leaves through, or -1.
+    int default_route_interface() const;
 
     // Starts the DHCP client on an interface (sends the first DISCOVER).
     Result<void> start_dhcp(unsigned index, uint32_t seed, uint64_t now_ns);
@@ -163,6 +192,10 @@ public:
     // refused the frame). Each failure is counted too.
     Result<void> send_ip(Ipv4Address destination, uint8_t protocol, const uint8_t* payload, size_t length,
                          uint64_t now_ns);
+    // A transport server's datagram, as send_ip() sends it, and also:
+    // invalid_argument for a source that is not one of our addresses or a
+    // checksum offset that is odd or leaves no room for the field.
+    Result<void> send_transport(const TransportDatagram& datagram, uint64_t now_ns);
     // The address send_ip would send from (transports need it for their
     // pseudo-header checksums), or not_found.
     Result<Ipv4Address> source_for(Ipv4Address destination) const;
@@ -213,6 +246,7 @@ private:
     void flush_pending(unsigned index, Ipv4Address next_hop, const MacAddress& mac);
     void send_icmp_error(uint8_t type, uint8_t code, const Ipv4Header& original, const uint8_t* original_datagram);
     bool take_icmp_token();
+    void changed() { ++m_generation; }
 
     // Helpers
     int local_interface(Ipv4Address address) const; // the interface owning the address, or -1
@@ -236,6 +270,7 @@ private:
     Ipv4Address m_dns;
     uint16_t m_next_identification = 1;
     uint64_t m_now_ns = 0;
+    uint64_t m_generation = 1;
     unsigned m_depth = 0;
     uint32_t m_icmp_tokens = icmp_error_burst;
     uint64_t m_icmp_refill_ns = 0;

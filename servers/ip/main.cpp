@@ -9,6 +9,7 @@
 // its interface back; the interface's link is down while it is gone.
 #include "ip_stack.hpp"
 #include "boot_config.hpp"
+#include "transport_port.hpp"
 #include "proto/channel.hpp"
 #include "proto/ip.hpp"
 #include "proto/nic.hpp"
@@ -50,10 +51,10 @@ struct Link {
 
 // A transport server's channel (udp, tcp; proto/ip.hpp ip_transport): the
 // datagrams of its protocol go up copied into ip's pool, and its own come
-// down in its pool.
+// down in its pool (ip::TransportPort does both).
 struct Transport {
     tern::Channel channel;
-    uint8_t protocol = 0;
+    ip::TransportPort port;
     uint32_t reserved = 0; // as Link::reserved, for drain()'s send_done answers
 };
 
@@ -81,8 +82,10 @@ public:
                     worked = drain(link) || worked;
             }
             for (Transport& transport : m_transports) {
-                if (transport.channel.is_open())
+                if (transport.channel.is_open()) {
+                    announce(transport);
                     worked = drain(transport) || worked;
+                }
             }
             const uint64_t now = now_ns();
             if (now >= m_stack.next_deadline_ns()) {
@@ -113,21 +116,18 @@ public:
     }
 
     // --- Upper: a datagram for a transport server, copied into ip's pool
-    // and lent to it.
-    ip::Delivery deliver(unsigned interface, const tern::net::Ipv4Header& header, const uint8_t* payload,
-                         size_t length) override
+    // (as a chain of buffers if it needs several) and lent to it.
+    ip::Delivery deliver(unsigned interface, const tern::net::Ipv4Header& header, bool to_broadcast,
+                         const uint8_t* payload, size_t length) override
     {
         Transport* transport = transport_for(header.protocol);
         if (transport == nullptr)
             return ip::Delivery::no_server;
-        // A datagram beyond one buffer cannot go up yet (the tcp and udp servers will need it).
-        Message* m = lend_copy(transport->channel, transport->reserved, holder(*transport), payload, length);
-        if (m == nullptr)
+        const uint32_t filled =
+            transport->port.deliver(interface, header, to_broadcast, payload, length, transport->reserved);
+        if (filled == 0)
             return ip::Delivery::busy;
-        m->type = tern::ip_transport::deliver;
-        m->words[0] = header.source.value | uint64_t{header.destination.value} << 32;
-        m->words[1] = interface | uint64_t{header.ttl} << 8;
-        transport->channel.publish(1);
+        transport->channel.publish(filled);
         return ip::Delivery::taken;
     }
 
@@ -155,7 +155,7 @@ private:
         return static_cast<uint16_t>(16 + (&transport - m_transports));
     }
 
-    // `bytes` copied into a buffer of ip's pool, lent to `holder`, in the
+    // A frame copied into a buffer of ip's pool, lent to `holder`, in the
     // next slot of `channel` (not published: the caller fills in the type and
     // words, then publishes). nullptr if it is longer than a buffer, the pool
     // is empty, or only the `reserved` answer slots are left.
@@ -178,11 +178,13 @@ private:
     }
 
     // How many of a peer's messages to handle now: up to a batch, and no
-    // more than there are slots for answers to them.
-    static uint32_t batch_size(tern::Channel& channel)
+    // more than there are slots for answers to them (and to `held` earlier
+    // messages whose answers may come with them).
+    static uint32_t batch_size(tern::Channel& channel, uint32_t held = 0)
     {
         const uint32_t waiting = channel.rx().available();
-        const uint32_t room = channel.tx().space(batch);
+        const uint32_t space = channel.tx().space(batch + held);
+        const uint32_t room = space > held ? space - held : 0;
         const uint32_t n = waiting < batch ? waiting : batch;
         return n < room ? n : room;
     }
@@ -190,10 +192,17 @@ private:
     Transport* transport_for(uint8_t protocol)
     {
         for (Transport& transport : m_transports) {
-            if (transport.channel.is_open() && transport.protocol == protocol)
+            if (transport.channel.is_open() && transport.port.protocol() == protocol)
                 return &transport;
         }
         return nullptr;
+    }
+
+    // Tells a transport about the interfaces when they changed (or it is new).
+    void announce(Transport& transport)
+    {
+        if (const uint32_t filled = transport.port.announce(m_stack); filled != 0)
+            transport.channel.publish(filled);
     }
 
     // Handles up to one batch from a transport server; true if there was anything.
@@ -201,25 +210,18 @@ private:
     {
         auto& rx = transport.channel.rx();
         auto& tx = transport.channel.tx();
-        const uint32_t n = batch_size(transport.channel); // each send needs its send_done slot
+        // Each send needs its send_done slot, and the end of a chain brings
+        // the answers to its buffers from earlier batches too.
+        const uint32_t held = transport.port.held();
+        const uint32_t n = batch_size(transport.channel, held);
         // Sending may loop a datagram back to this very server (deliver()
         // publishes at once): answers go in after the batch, as in drain(Link&).
-        Message answers[batch];
+        Message answers[batch + ip::TransportPort::max_chain];
         uint32_t count = 0;
-        transport.reserved = n;
-        for (uint32_t i = 0; i < n; ++i) {
-            const Message m = rx.read(i);
-            if (m.type == tern::ip_transport::deliver_done) {
-                if (m_pool.owner().take_back(m.buffer, holder(transport)).ok())
-                    (void)m_pool.owner().free(m.buffer);
-            } else if (m.type == tern::ip_transport::send) {
-                Message& back = answers[count++];
-                back = Message{};
-                back.type = tern::ip_transport::send_done;
-                back.buffer = m.buffer;
-                back.words[0] = static_cast<uint64_t>(send_for(transport, m));
-            }
-        }
+        transport.reserved = n + held;
+        const uint64_t now = n != 0 ? now_ns() : 0;
+        for (uint32_t i = 0; i < n; ++i)
+            transport.port.receive(rx.read(i), m_stack, now, answers, count);
         transport.reserved = 0;
         if (n != 0)
             transport.channel.release(n);
@@ -232,28 +234,11 @@ private:
         return n != 0;
     }
 
-    // One datagram from a transport server; 0 or -sys::Error.
-    int64_t send_for(Transport& transport, const Message& m)
-    {
-        const auto* pool = transport.channel.peer_pool();
-        const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : tern::Result<uint8_t*>(tern::Error::malformed);
-        if (!bytes.ok())
-            return sys::error_code(sys::Error::invalid_argument);
-        const net::Ipv4Address destination{static_cast<uint32_t>(m.words[0])};
-        const auto sent = m_stack.send_ip(destination, transport.protocol, bytes.value(), m.buffer.length, now_ns());
-        if (sent.ok())
-            return 0;
-        switch (sent.error()) {
-        case tern::Error::not_found: return sys::error_code(sys::Error::not_found);
-        case tern::Error::busy: return sys::error_code(sys::Error::busy);
-        default: return sys::error_code(sys::Error::invalid_argument);
-        }
-    }
-
     void close(Transport& transport, const char* why)
     {
-        print("ip: protocol %u server 0x%lx: %s\n", transport.protocol, transport.channel.peer(), why);
+        print("ip: protocol %u server 0x%lx: %s\n", transport.port.protocol(), transport.channel.peer(), why);
         (void)m_pool.owner().reclaim(holder(transport));
+        transport.port.close();
         transport.channel.close();
     }
 
@@ -277,7 +262,9 @@ private:
             print("ip: refused a transport channel from 0x%lx: %s\n", request.source, tern::error_name(accepted.error()));
             return;
         }
-        slot->protocol = protocol;
+        slot->port.open(protocol, slot->channel.tx(), m_pool.owner(), holder(*slot), slot->channel.peer_pool());
+        // Before anything else: tcp needs our addresses for its pseudo headers.
+        announce(*slot);
         print("ip: protocol %u served by 0x%lx\n", protocol, request.source);
     }
 

@@ -198,6 +198,15 @@ Engine::Engine(PoolOwner& pool, uint32_t seed) : m_pool(pool), m_impl(new Impl)
     t.layer.set_output(&g_output);
 }
 
+// lwIP's state stays behind (it cannot be torn down); a new Engine starts
+// it again with lwip_init(). Host tests close everything first.
+Engine::~Engine()
+{
+    delete[] m_impl->lent;
+    delete m_impl;
+    g_engine = nullptr;
+}
+
 // --- ip ---
 
 void Engine::ip_connected(Link* link)

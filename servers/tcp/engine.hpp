@@ -87,6 +87,7 @@ public:
     // `pool` is ours: segments to ip and received bytes to applications
     // share it. `seed` varies initial sequence numbers and ports.
     Engine(PoolOwner& pool, uint32_t seed);
+    ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 

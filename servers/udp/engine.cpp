@@ -153,6 +153,13 @@ Engine::Engine(PoolOwner& pool, uint32_t seed) : m_pool(pool), m_impl(new Impl)
     m_impl->layer.set_output(&g_output);
 }
 
+Engine::~Engine()
+{
+    delete[] m_impl->lent;
+    delete m_impl;
+    g_engine = nullptr;
+}
+
 // --- ip ---
 
 void Engine::ip_connected(Link* link)

@@ -78,6 +78,7 @@ public:
     static constexpr uint32_t default_receive_buffer = 256 * 1024;
 
     Engine(PoolOwner& pool, uint32_t seed);
+    ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 

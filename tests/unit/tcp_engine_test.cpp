@@ -1,0 +1,340 @@
+// The tcp server's engine against another instance of itself: two lwIP
+// instances (each isolated in its own object, see transport_instance.hpp)
+// talking through an in-memory ip, with scripted applications on the
+// socket channels. Every test ends with everything closed and checks that
+// no buffer of any pool and no lwIP pbuf is left held.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "net/tcp.hpp"
+#include "transport_test_support.hpp"
+
+extern "C" transport_test::TransportEngine* tern_tcp_instance_a(tern::channel::PoolOwner* pool, uint32_t seed);
+extern "C" transport_test::TransportEngine* tern_tcp_instance_b(tern::channel::PoolOwner* pool, uint32_t seed);
+
+namespace {
+
+using namespace transport_test;
+namespace sp = tern::socket_proto;
+namespace ev = tern::socket_proto::errno_value;
+
+constexpr uint32_t address_a = 0x0A000001; // 10.0.0.1
+constexpr uint32_t address_b = 0x0A000002; // 10.0.0.2
+
+class TcpEngine : public ::testing::Test {
+protected:
+    TcpEngine()
+        : pool_a(4096), pool_b(4096), ip(tern::net::ip_protocol::tcp, address_a, address_b),
+          a(tern_tcp_instance_a(&pool_a.owner, 1)), b(tern_tcp_instance_b(&pool_b.owner, 2)),
+          app_a(*a, pool_a.view, 100), app_b(*b, pool_b.view, 200)
+    {
+        ip.connect(0, *a, pool_a.view);
+        ip.connect(1, *b, pool_b.view);
+        run_for(10);
+    }
+
+    void TearDown() override
+    {
+        if (HasFailure())
+            return;
+        // TIME_WAIT and friends end in simulated time.
+        run_until([&] {
+            Entry e;
+            return !a->socket_entry(0, e) && !b->socket_entry(0, e);
+        }, 300'000);
+        EXPECT_EQ(a->ip_buffers_held(), 0u);
+        EXPECT_EQ(b->ip_buffers_held(), 0u);
+        EXPECT_EQ(ip.buffers_lent(), 0u);
+        EXPECT_EQ(app_a.buffers_out(), 0u);
+        EXPECT_EQ(app_b.buffers_out(), 0u);
+        EXPECT_EQ(pool_a.owner.free_count(), pool_a.geometry.count);
+        EXPECT_EQ(pool_b.owner.free_count(), pool_b.geometry.count);
+        EXPECT_EQ(a->lwip_pbufs_in_use(), 0u);
+        EXPECT_EQ(b->lwip_pbufs_in_use(), 0u);
+    }
+
+    bool step()
+    {
+        bool worked = a->step(now);
+        worked = b->step(now) || worked;
+        worked = ip.step() || worked;
+        worked = app_a.pump() || worked;
+        worked = app_b.pump() || worked;
+        return worked;
+    }
+
+    // Steps until `done` holds, moving simulated time to the next timer when
+    // nothing moves; false after `limit_ms` of simulated time.
+    template <typename Done>
+    bool run_until(Done done, uint64_t limit_ms = 60'000)
+    {
+        const uint64_t end = now + limit_ms * 1'000'000;
+        for (unsigned idle = 0; now < end;) {
+            if (done())
+                return true;
+            if (step()) {
+                idle = 0;
+                continue;
+            }
+            uint64_t next = a->next_deadline_ns();
+            if (b->next_deadline_ns() < next)
+                next = b->next_deadline_ns();
+            now = next != UINT64_MAX && next > now ? next : now + 1'000'000;
+            if (++idle > 1'000'000)
+                break;
+        }
+        return done();
+    }
+    void run_for(uint64_t ms)
+    {
+        const uint64_t end = now + ms * 1'000'000;
+        run_until([&] { return now >= end; }, ms + 1);
+    }
+
+    // B listens on `port` (socket 1); A connects from socket 1; returns B's
+    // accepted socket id.
+    uint32_t connect_pair(uint16_t port = 7)
+    {
+        app_b.request(sp::bind, 1, sp::endpoint_word(0, port));
+        app_b.request(sp::listen, 1, 8);
+        Message m;
+        EXPECT_TRUE(run_until([&] { return app_b.take(sp::result, 1, &m) && m.words[1] == sp::bind; }));
+        EXPECT_EQ(m.words[2], 0u);
+        EXPECT_TRUE(run_until([&] { return app_b.take(sp::result, 1, &m) && m.words[1] == sp::listen; }));
+        EXPECT_EQ(m.words[2], 0u);
+        app_a.request(sp::connect, 1, sp::endpoint_word(address_b, port));
+        EXPECT_TRUE(run_until([&] { return app_a.take(sp::result, 1, &m); }));
+        EXPECT_EQ(m.words[1], sp::connect);
+        EXPECT_EQ(static_cast<int64_t>(m.words[2]), 0);
+        EXPECT_EQ(sp::endpoint_address(m.words[3]), address_a);
+        Message accepted;
+        EXPECT_TRUE(run_until([&] { return app_b.take(sp::accepted, 1, &accepted); }));
+        EXPECT_EQ(sp::endpoint_address(accepted.words[2]), address_a);
+        EXPECT_EQ(sp::endpoint_port(accepted.words[3]), port);
+        app_b.request(sp::accept_taken, 1);
+        return static_cast<uint32_t>(accepted.words[1]);
+    }
+
+    void close(App& app, uint32_t id)
+    {
+        app.request(sp::close, id);
+        EXPECT_TRUE(run_until([&] { return app.take(sp::closed, id); }));
+    }
+
+    static std::vector<uint8_t> random_bytes(size_t n, uint32_t seed)
+    {
+        std::mt19937 rng(seed);
+        std::vector<uint8_t> v(n);
+        for (auto& byte : v)
+            byte = static_cast<uint8_t>(rng());
+        return v;
+    }
+
+    // Sends `data` from app `from` socket `id`, as fast as its pool allows.
+    void send_all(App& from, uint32_t id, const std::vector<uint8_t>& data, size_t piece, const std::function<bool()>& done)
+    {
+        size_t sent = 0;
+        ASSERT_TRUE(run_until([&] {
+            while (sent < data.size()) {
+                const size_t n = data.size() - sent < piece ? data.size() - sent : piece;
+                if (!from.send(id, data.data() + sent, n, piece))
+                    break;
+                sent += n;
+            }
+            return sent == data.size() && done();
+        }, 600'000));
+    }
+
+    uint64_t now = 1'000'000'000;
+    HostPool pool_a, pool_b;
+    FakeIp ip;
+    TransportEngine* a;
+    TransportEngine* b;
+    App app_a, app_b;
+};
+
+TEST_F(TcpEngine, ConnectSendCloseBothWays)
+{
+    const uint32_t server = connect_pair();
+    const char hello[] = "hello, tern";
+    ASSERT_TRUE(app_a.send(1, reinterpret_cast<const uint8_t*>(hello), sizeof(hello)));
+    ASSERT_TRUE(run_until([&] { return app_b.received[server].size() == sizeof(hello); }));
+    EXPECT_EQ(std::memcmp(app_b.received[server].data(), hello, sizeof(hello)), 0);
+    ASSERT_TRUE(app_b.send(server, reinterpret_cast<const uint8_t*>(hello), 5));
+    ASSERT_TRUE(run_until([&] { return app_a.received[1].size() == 5; }));
+
+    // A closes: B sees the end of the stream, then closes too.
+    close(app_a, 1);
+    ASSERT_TRUE(run_until([&] { return app_b.take(sp::end, server); }));
+    close(app_b, server);
+    close(app_b, 1);
+    EXPECT_TRUE(app_a.send_errors.empty());
+}
+
+TEST_F(TcpEngine, BulkTransferArrivesIntactInBothDirections)
+{
+    const uint32_t server = connect_pair();
+    const auto one = random_bytes(3 << 20, 11);
+    const auto two = random_bytes(1 << 20, 12);
+    send_all(app_a, 1, one, 1000, [&] { return app_b.received[server].size() == one.size(); });
+    send_all(app_b, server, two, 2048, [&] { return app_a.received[1].size() == two.size(); });
+    EXPECT_TRUE(app_b.received[server] == one);
+    EXPECT_TRUE(app_a.received[1] == two);
+    // Received bytes come packed: far fewer buffers than segments.
+    EXPECT_LT(app_b.data_messages.size(), one.size() / 1460);
+    close(app_a, 1);
+    close(app_b, server);
+    close(app_b, 1);
+}
+
+TEST_F(TcpEngine, LossIsRepairedByRetransmission)
+{
+    const uint32_t server = connect_pair();
+    ip.drop_if = [](uint64_t n, unsigned) { return n % 7 == 3; };
+    const auto data = random_bytes(1 << 20, 13);
+    send_all(app_a, 1, data, 2048, [&] { return app_b.received[server].size() == data.size(); });
+    EXPECT_TRUE(app_b.received[server] == data);
+    EXPECT_GT(ip.dropped(), 50u);
+    ip.drop_if = nullptr;
+    close(app_a, 1);
+    close(app_b, server);
+    close(app_b, 1);
+}
+
+TEST_F(TcpEngine, SlowReaderClosesTheWindowWithoutLosingBytes)
+{
+    const uint32_t server = connect_pair();
+    app_b.hold = true; // B's application reads nothing for now
+    const auto data = random_bytes(2 << 20, 14);
+    size_t sent = 0;
+    run_until([&] {
+        while (sent < data.size() && app_a.send(1, data.data() + sent, 2048))
+            sent += 2048;
+        return false;
+    }, 5'000);
+    const size_t parked = app_b.received[server].size();
+    EXPECT_GT(parked, 0u);
+    EXPECT_LT(parked, data.size()); // the window stopped the sender
+    // Reading again opens the window.
+    app_b.hold = false;
+    for (const Message& m : app_b.data_messages)
+        app_b.give_back(m);
+    send_all(app_a, 1, std::vector<uint8_t>(data.begin() + static_cast<long>(sent), data.end()), 2048,
+             [&] { return app_b.received[server].size() == data.size(); });
+    EXPECT_TRUE(app_b.received[server] == data);
+    close(app_a, 1);
+    close(app_b, server);
+    close(app_b, 1);
+}
+
+TEST_F(TcpEngine, ConnectingToAClosedPortIsRefused)
+{
+    app_a.request(sp::connect, 3, sp::endpoint_word(address_b, 9999));
+    Message m;
+    ASSERT_TRUE(run_until([&] { return app_a.take(sp::result, 3, &m); }));
+    EXPECT_EQ(static_cast<int64_t>(m.words[2]), -ev::connection_refused);
+    close(app_a, 3);
+}
+
+TEST_F(TcpEngine, BindingAPortTwiceIsAddressInUse)
+{
+    app_b.request(sp::bind, 1, sp::endpoint_word(0, 80));
+    app_b.request(sp::bind, 2, sp::endpoint_word(0, 80));
+    Message m;
+    ASSERT_TRUE(run_until([&] { return app_b.take(sp::result, 2, &m); }));
+    EXPECT_EQ(static_cast<int64_t>(m.words[2]), -ev::address_in_use);
+    ASSERT_TRUE(app_b.take(sp::result, 1, &m));
+    EXPECT_EQ(m.words[2], 0u);
+    close(app_b, 1);
+    close(app_b, 2);
+}
+
+TEST_F(TcpEngine, BadChecksumsAndMalformedOptionsAreCountedAndDropped)
+{
+    const uint32_t server = connect_pair();
+    // A segment to B's listening port with a SYN: once with a broken
+    // checksum, once with an option whose length runs past the header.
+    std::vector<uint8_t> syn(24, 0);
+    tern::net::store_be16(syn.data(), 40000);
+    tern::net::store_be16(syn.data() + 2, 7);
+    syn[12] = 6 << 4; // 24-byte header
+    syn[13] = tern::net::tcp_flag::syn;
+    tern::net::store_be16(syn.data() + 14, 1000);
+    syn[20] = tern::net::tcp_option::mss;
+    syn[21] = 4;
+    tern::net::store_be16(syn.data() + 22, 1460);
+    auto bad_sum = syn;
+    bad_sum[16] = 0x12; // not the checksum
+    ip.inject(1, bad_sum, false, 16);
+    auto bad_options = syn;
+    bad_options[21] = 9; // runs past the options
+    ip.inject(1, bad_options, true, 16);
+    auto short_header = syn;
+    short_header[12] = 4 << 4; // 16 bytes: less than a header
+    ip.inject(1, short_header, true, 16);
+    run_for(10);
+    EXPECT_EQ(b->counter("bad_checksum"), 1u);
+    EXPECT_EQ(b->counter("bad_options"), 1u);
+    EXPECT_EQ(b->counter("bad_length"), 1u);
+    close(app_a, 1);
+    close(app_b, server);
+    close(app_b, 1);
+}
+
+TEST_F(TcpEngine, ASynFloodDoesNotKeepARealConnectionOut)
+{
+    app_b.request(sp::bind, 1, sp::endpoint_word(0, 7));
+    app_b.request(sp::listen, 1, 8);
+    run_for(1);
+    // SYNs from many ports at A's address that A never answers... A would
+    // answer them with RST, so they come from an address nobody has.
+    std::vector<uint8_t> syn(20, 0);
+    tern::net::store_be16(syn.data() + 2, 7);
+    syn[12] = 5 << 4;
+    syn[13] = tern::net::tcp_flag::syn;
+    tern::net::store_be16(syn.data() + 14, 1000);
+    for (uint16_t port = 1; port <= 2000; ++port) {
+        tern::net::store_be16(syn.data(), port);
+        tern::net::store_be32(syn.data() + 4, port * 7919u);
+        ip.inject(1, syn, true, 16);
+        if (port % 500 == 0)
+            run_for(1);
+    }
+    EXPECT_GT(b->counter("half_open_reaped"), 1000u);
+    app_a.request(sp::connect, 1, sp::endpoint_word(address_b, 7));
+    Message m;
+    ASSERT_TRUE(run_until([&] { return app_a.take(sp::result, 1, &m); }));
+    EXPECT_EQ(m.words[2], 0u);
+    ASSERT_TRUE(run_until([&] { return app_b.take(sp::accepted, 1, &m); }));
+    app_b.request(sp::accept_taken, 1);
+    const uint32_t server = static_cast<uint32_t>(m.words[1]);
+    close(app_a, 1);
+    close(app_b, server);
+    close(app_b, 1);
+}
+
+TEST_F(TcpEngine, AnApplicationThatEndsLetsItsConnectionsFinish)
+{
+    const uint32_t server = connect_pair();
+    const auto data = random_bytes(256 << 10, 15);
+    size_t sent = 0;
+    while (sent < data.size() && app_a.send(1, data.data() + sent, 2048))
+        sent += 2048;
+    // A's application is gone before its bytes are acknowledged: they are
+    // still delivered, then A's side closes.
+    int client = app_a.client();
+    bool released = a->client_lost(client);
+    ASSERT_TRUE(run_until([&] {
+        released = released || a->client_lost(client);
+        return released && app_b.received[server].size() == sent;
+    }));
+    EXPECT_TRUE(std::equal(app_b.received[server].begin(), app_b.received[server].end(), data.begin()));
+    ASSERT_TRUE(run_until([&] { return app_b.take(sp::end, server); }));
+    close(app_b, server);
+    close(app_b, 1);
+    app_a.forget(); // its process is gone: nobody took its buffers back
+}
+
+} // namespace
