@@ -29,7 +29,7 @@ struct IpStack::Payload {
     uint8_t head[head_capacity] = {};
     size_t head_length = 0;
     const uint8_t* body = nullptr;
-    size_t body_length = 0;    // with `pieces`: their total
+    size_t body_length = 0;        // with `pieces`: their total
     const Piece* pieces = nullptr; // when set, the body is these instead of `body`
     size_t piece_count = 0;
     bool pattern = false; // body bytes are (offset & 0xFF) instead of body[]
@@ -259,6 +259,11 @@ Result<void> IpStack::set_default_gateway(Ipv4Address gateway, unsigned index)
 {
     if (nic(index) == nullptr)
         return Error::invalid_argument;
+    for (size_t i = 0; i < m_routes.size(); ++i) {
+        const Route& route = m_routes.at(i);
+        if (route.prefix_length == 0 && route.gateway == gateway && route.interface == index)
+            return {}; // the same again (a DHCP renewal): nothing to announce
+    }
     changed();
     return m_routes.set_default_gateway(gateway, index);
 }

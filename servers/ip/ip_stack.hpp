@@ -159,9 +159,10 @@ public:
     Ipv4Address dns_server() const { return m_dns; } // any(): none known
 
     // Counts changes of what transport servers are told about the
-    // interfaces (proto/ip.hpp ip_transport address): an interface added,
-    // its address (static or from DHCP), link or MTU, or the default route.
-    // Compare it with the value last announced; it never goes back.
+    // interfaces (proto/ip.hpp ip_transport address): an interface added
+    // (the MTU is fixed then), its address (static or from DHCP) or link,
+    // or the default route. Compare it with the value last announced; it
+    // never goes back.
     uint64_t generation() const { return m_generation; }
     // The interface the default route leaves through, or -1.
     int default_route_interface() const;

@@ -395,14 +395,18 @@ TEST_F(IpDhcpStack, ConfiguresTheInterfaceLikeQemuUserNetworking)
     const Message discover = take_message();
     EXPECT_EQ(discover.type(), 1);
     EXPECT_FALSE(stack->interface(0)->configured());
+    const uint64_t generation = stack->generation();
 
     feed(server_frame(reply(2, discover.xid(), offered_ip)));
     const Message request = take_message();
     EXPECT_EQ(request.type(), 3);
     EXPECT_EQ(request.option_address(50), offered_ip);
 
+    EXPECT_EQ(stack->generation(), generation) << "nothing transports need to hear yet";
     feed(server_frame(reply(5, discover.xid(), offered_ip)));
     EXPECT_TRUE(nic.take().empty());
+    EXPECT_GT(stack->generation(), generation) << "bound: the address and default route to announce";
+    EXPECT_EQ(stack->default_route_interface(), 0);
     const ip::Interface& eth0 = *stack->interface(0);
     EXPECT_EQ(eth0.address, offered_ip);
     EXPECT_EQ(eth0.prefix_length, 24);
@@ -447,6 +451,7 @@ TEST_F(IpDhcpStack, RenewalIsUnicastThroughArpAndLossDeconfigures)
     take_message();
     feed(server_frame(reply(5, discover.xid(), offered_ip, one_hour)));
     ASSERT_TRUE(stack->interface(0)->configured());
+    const uint64_t bound = stack->generation();
     stack->tick(1800 * s);
     auto sent = nic.take();
     ASSERT_EQ(sent.size(), 1u);
@@ -460,7 +465,29 @@ TEST_F(IpDhcpStack, RenewalIsUnicastThroughArpAndLossDeconfigures)
     stack->tick(3600 * s);
     EXPECT_FALSE(stack->interface(0)->configured());
     EXPECT_EQ(stack->routes().size(), 0u);
+    EXPECT_GT(stack->generation(), bound) << "lost: announced";
+    EXPECT_EQ(stack->default_route_interface(), -1);
     EXPECT_EQ(stack->dhcp(0)->state(), State::selecting);
+}
+
+// A renewed lease changes nothing the transport servers are told.
+TEST_F(IpDhcpStack, RenewalAnnouncesNothingNew)
+{
+    const Message discover = take_message();
+    const Bytes one_hour = {1, 4, 255, 255, 255, 0, 3, 4, 10, 0, 2, 2, 51, 4, 0, 0, 0x0E, 0x10};
+    feed(server_frame(reply(2, discover.xid(), offered_ip, one_hour)));
+    take_message();
+    feed(server_frame(reply(5, discover.xid(), offered_ip, one_hour)));
+    const uint64_t bound = stack->generation();
+    stack->tick(1800 * s);
+    ASSERT_EQ(nic.take().size(), 1u); // who has 10.0.2.2?
+    feed(ethernet(our_mac, gateway_mac, 0x0806, arp(2, gateway_mac, gateway_ip, our_mac, offered_ip)), 1800 * s);
+    const Message renew = take_message(false);
+    ASSERT_EQ(renew.type(), 3);
+    feed(server_frame(reply(5, renew.xid(), offered_ip, one_hour), offered_ip), 1800 * s);
+    EXPECT_EQ(stack->dhcp(0)->state(), State::bound);
+    EXPECT_EQ(stack->generation(), bound);
+    EXPECT_EQ(stack->default_route_interface(), 0);
 }
 
 } // namespace

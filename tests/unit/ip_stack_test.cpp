@@ -477,7 +477,8 @@ TEST_F(IpStackOutput, LinkDownDropsWaitingPackets)
 // An upper layer that answers from inside deliver(): the stack must cope.
 class AnsweringUpper : public ip::Upper {
 public:
-    ip::Delivery deliver(unsigned, const tern::net::Ipv4Header& header, const uint8_t* payload, size_t length) override
+    ip::Delivery deliver(unsigned, const tern::net::Ipv4Header& header, bool, const uint8_t* payload,
+                         size_t length) override
     {
         if (header.protocol == 1) { // ICMP errors and other types
             icmp_types.push_back(payload[0]);

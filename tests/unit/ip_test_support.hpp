@@ -227,15 +227,16 @@ public:
         unsigned interface;
         tern::net::Ipv4Header header;
         Bytes payload;
+        bool to_broadcast;
     };
-    ip::Delivery deliver(unsigned interface, const tern::net::Ipv4Header& header, const uint8_t* payload,
-                         size_t length) override
+    ip::Delivery deliver(unsigned interface, const tern::net::Ipv4Header& header, bool to_broadcast,
+                         const uint8_t* payload, size_t length) override
     {
         if (header.protocol != accept_protocol)
             return ip::Delivery::no_server;
         if (busy)
             return ip::Delivery::busy;
-        deliveries.push_back({interface, header, Bytes(payload, payload + length)});
+        deliveries.push_back({interface, header, Bytes(payload, payload + length), to_broadcast});
         return ip::Delivery::taken;
     }
     uint8_t accept_protocol = 17;
