@@ -1,24 +1,13 @@
-// Small conversions both transport servers need between lwIP and Tern's
-// protocols: addresses (lwIP keeps them in network order, Tern in host
-// order) and lwIP's err_t as the errno an application sees.
+// lwIP's err_t as the errno an application sees (proto/socket.hpp), for
+// both transport servers.
 #pragma once
 
 #include <cstdint>
 
 #include "lwip/err.h"
-#include "lwip/ip_addr.h"
 #include "proto/socket.hpp"
 
 namespace tern::lwip {
-
-inline ip_addr_t lwip_address(uint32_t host_order)
-{
-    ip_addr_t a;
-    ip_addr_set_ip4_u32_val(a, lwip_htonl(host_order));
-    return a;
-}
-
-inline uint32_t host_address(const ip_addr_t& a) { return lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(&a))); }
 
 inline int errno_for(err_t err)
 {

@@ -22,6 +22,7 @@
 #include "proto/ip.hpp"
 #include "proto/socket.hpp"
 #include "runtime/channel.hpp"
+#include "runtime/assert.hpp"
 #include "runtime/channel_link.hpp"
 #include "runtime/cpu.hpp"
 #include "runtime/print.hpp"

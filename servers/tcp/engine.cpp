@@ -8,7 +8,7 @@
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "lwip_port/ip_layer.hpp"
-#include "lwip_port/peer_pbufs.hpp"
+#include "lwip_port/external_pbufs.hpp"
 #include "lwip_port/socket_glue.hpp"
 #include "net/address.hpp"
 #include "net/tcp.hpp"
@@ -24,8 +24,8 @@ using tern::Error;
 using tern::Result;
 using tern::net::Ipv4Address;
 using tern::lwip::errno_for;
-using tern::lwip::host_address;
-using tern::lwip::lwip_address;
+using tern::lwip::from_lwip;
+using tern::lwip::to_lwip;
 
 namespace {
 
@@ -117,7 +117,11 @@ struct Engine::Impl {
     Socket sockets[max_sockets];
     SendEntry entries[max_send_entries];
     uint32_t free_entry = none;
-    tern::lwip::PeerPbufs rx{max_rx_pbufs, give_back_to_ip, nullptr};
+    // ip's buffers under lwIP's pbufs; each goes back to ip when freed.
+    struct Returns final : tern::lwip::ExternalRelease<BufferRef> {
+        void release(const BufferRef& ref) override { give_back_to_ip(ref); }
+    } returns;
+    tern::lwip::ExternalPbufs<BufferRef, max_rx_pbufs> rx{returns};
     Lent* lent = nullptr; // per buffer of our pool
     Socket* marked = nullptr;
     uint32_t generation = 0;
@@ -130,7 +134,7 @@ class Output final : public tern::lwip::IpOutput {
 public:
     err_t output(pbuf* p, uint32_t source, uint32_t destination, uint8_t) override
     {
-        return g_engine->ip_output(p, source, destination);
+        return g_engine->send_to_ip(p, source, destination);
     }
 };
 Output g_output;
@@ -239,7 +243,7 @@ unsigned Engine::ip_buffers_held() const { return m_impl->rx.in_use(); }
 
 // A buffer of ip's goes back (lwIP freed the pbuf over it, or it was
 // refused before lwIP saw it).
-void Engine::give_back_to_ip(void*, const BufferRef& ref)
+void Engine::give_back_to_ip(const BufferRef& ref)
 {
     Impl& t = *g_engine->m_impl;
     Message done{};
@@ -293,7 +297,7 @@ void Engine::ip_address(const Message& m)
 void Engine::ip_deliver(const Message& m)
 {
     Impl& t = *m_impl;
-    auto give_back = [&] { give_back_to_ip(nullptr, m.buffer); };
+    auto give_back = [&] { give_back_to_ip(m.buffer); };
     const auto* pool = t.ip.link()->peer_pool();
     const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : Result<uint8_t*>(Error::malformed);
     const Ipv4Address source{static_cast<uint32_t>(m.words[0])};
@@ -322,7 +326,7 @@ void Engine::ip_deliver(const Message& m)
         give_back();
         return;
     }
-    pbuf* p = t.rx.wrap(m.buffer, bytes.value(), static_cast<u16_t>(m.buffer.length));
+    pbuf* p = t.rx.wrap(bytes.value(), static_cast<u16_t>(m.buffer.length), m.buffer);
     if (p == nullptr) {
         count(Counter::no_pbuf);
         give_back();
@@ -356,7 +360,7 @@ void Engine::reap_half_open(uint16_t port)
 }
 
 // A segment lwIP wants sent: gathered into one of our buffers for ip.
-int8_t Engine::ip_output(pbuf* p, uint32_t source, uint32_t destination)
+int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
 {
     Impl& t = *m_impl;
     if (!t.ip_up || p->tot_len > m_pool.geometry().buffer_size) {
@@ -415,6 +419,10 @@ bool Engine::client_lost(int index)
         return true;
     Client& c = t.clients[index];
     if (!c.lost) {
+        // What it sent before it ended still counts (its last bytes, a
+        // close): the ring stays mapped until we close the channel.
+        if (!c.box.stalled())
+            (void)drain_client(c);
         c.lost = true;
         c.box.stall(); // nothing more goes to it
         for (uint16_t& slot : c.sockets) {
@@ -527,7 +535,7 @@ void Engine::client_message(Client& client, const Message& m)
     case sp::connect: return request_connect(client, s, m);
     case sp::send: return request_send(client, s, m);
     case sp::shutdown: return request_shutdown(client, s, m);
-    case sp::close: return request_close(client, s);
+    case sp::close: return request_close(client, id, s);
     case sp::set_option: return request_option(client, s, m);
     case sp::accept_taken:
         if (s != nullptr && s->listening && s->untaken != 0)
@@ -554,13 +562,13 @@ void Engine::request_bind(Client& client, Socket* s, const Message& m)
         result(s, sp::bind, -errno_value::no_buffers);
         return;
     }
-    const ip_addr_t address = lwip_address(sp::endpoint_address(m.words[1]));
+    const ip_addr_t address = to_lwip(sp::endpoint_address(m.words[1]));
     const err_t err = tcp_bind(s->pcb, &address, sp::endpoint_port(m.words[1]));
     if (err != ERR_OK) {
         result(s, sp::bind, -(err == ERR_VAL ? errno_value::address_not_available : errno_for(err)));
         return;
     }
-    result(s, sp::bind, 0, sp::endpoint_word(host_address(s->pcb->local_ip), s->pcb->local_port));
+    result(s, sp::bind, 0, sp::endpoint_word(from_lwip(s->pcb->local_ip), s->pcb->local_port));
 }
 
 void Engine::request_listen(Client& client, Socket* s, const Message& m)
@@ -572,7 +580,7 @@ void Engine::request_listen(Client& client, Socket* s, const Message& m)
     }
     if (s->listening) { // a new backlog, nothing else
         s->backlog = static_cast<uint32_t>(m.words[1] != 0 ? m.words[1] : 1);
-        result(s, sp::listen, 0, sp::endpoint_word(host_address(s->pcb->local_ip), s->pcb->local_port));
+        result(s, sp::listen, 0, sp::endpoint_word(from_lwip(s->pcb->local_ip), s->pcb->local_port));
         return;
     }
     if (s->pcb == nullptr) { // listen without bind: any address, a port lwIP picks
@@ -598,7 +606,7 @@ void Engine::request_listen(Client& client, Socket* s, const Message& m)
     s->listening = true; // before attach: a listener gets no data callbacks
     attach(s, listener); // tcp_listen freed the bound pcb
     s->backlog = static_cast<uint32_t>(m.words[1] != 0 ? m.words[1] : 1);
-    result(s, sp::listen, 0, sp::endpoint_word(host_address(listener->local_ip), listener->local_port));
+    result(s, sp::listen, 0, sp::endpoint_word(from_lwip(listener->local_ip), listener->local_port));
 }
 
 void Engine::request_connect(Client& client, Socket* s, const Message& m)
@@ -616,7 +624,7 @@ void Engine::request_connect(Client& client, Socket* s, const Message& m)
         result(s, sp::connect, -errno_value::no_buffers);
         return;
     }
-    const ip_addr_t address = lwip_address(sp::endpoint_address(m.words[1]));
+    const ip_addr_t address = to_lwip(sp::endpoint_address(m.words[1]));
     const err_t err = tcp_connect(s->pcb, &address, sp::endpoint_port(m.words[1]), on_connected);
     if (err != ERR_OK) {
         result(s, sp::connect, -errno_for(err));
@@ -693,24 +701,25 @@ void Engine::request_shutdown(Client& client, Socket* s, const Message& m)
     mark(s);
 }
 
-void Engine::request_close(Client& client, Socket* s)
+void Engine::request_close(Client& client, uint32_t id, Socket* s)
 {
-    if (s == nullptr) {
+    if (id >= sp::max_sockets) {
         count(Counter::bad_request);
         return;
     }
+    // A socket that never got as far as the server closes all the same.
     Message closed{};
     closed.type = sp::closed;
-    closed.words[0] = s->id;
-    client.sockets[s->id] = 0;
+    closed.words[0] = id;
+    client.sockets[id] = 0;
     (void)client.box.send(closed);
-    orphan(s);
+    if (s != nullptr)
+        orphan(s);
 }
 
 // The application is done with the socket: it finishes in lwIP on its own.
 void Engine::orphan(Socket* s)
 {
-    Impl& t = *m_impl;
     if (s->rx_pending != nullptr) {
         pbuf_free(s->rx_pending);
         s->rx_pending = nullptr;
@@ -838,13 +847,13 @@ void Engine::request_received(Client& client, const Message& m)
         count(Counter::bad_request);
         return;
     }
-    Lent& lent = t.lent[m.buffer.index];
+    const Lent lent = t.lent[m.buffer.index];
+    t.lent[m.buffer.index] = Lent{};
     (void)m_pool.free(m.buffer);
     if (lent.socket == 0)
         return;
     Socket* s = &t.sockets[lent.socket - 1];
     const uint32_t length = lent.length;
-    lent = Lent{};
     if (!s->used || s->generation != lent.generation)
         return;
     s->lent -= length < s->lent ? length : s->lent;
@@ -853,6 +862,10 @@ void Engine::request_received(Client& client, const Message& m)
             const uint16_t chunk = static_cast<uint16_t>(left < 0xFFFF ? left : 0xFFFF);
             tcp_recved(s->pcb, chunk);
             left -= chunk;
+        }
+        if (s->pcb->refused_data != nullptr) { // room again for what lwIP kept
+            push_received(s);
+            tcp_process_refused_data(s->pcb);
         }
     }
     mark(s);
@@ -898,8 +911,8 @@ int8_t Engine::accepted(Socket* listener, tcp_pcb* pcb, int8_t err)
     m.type = sp::accepted;
     m.words[0] = listener->id;
     m.words[1] = id;
-    m.words[2] = sp::endpoint_word(host_address(pcb->remote_ip), pcb->remote_port);
-    m.words[3] = sp::endpoint_word(host_address(pcb->local_ip), pcb->local_port);
+    m.words[2] = sp::endpoint_word(from_lwip(pcb->remote_ip), pcb->remote_port);
+    m.words[3] = sp::endpoint_word(from_lwip(pcb->local_ip), pcb->local_port);
     (void)client.box.send(m);
     return ERR_OK;
 }
@@ -911,7 +924,7 @@ int8_t Engine::connected(Socket* s, int8_t err)
     s->connecting = false;
     if (!s->orphaned)
         result(s, sp::connect, -errno_for(err),
-               sp::endpoint_word(host_address(s->pcb->local_ip), s->pcb->local_port));
+               sp::endpoint_word(from_lwip(s->pcb->local_ip), s->pcb->local_port));
     mark(s);
     return ERR_OK;
 }
@@ -938,6 +951,13 @@ int8_t Engine::received(Socket* s, pbuf* p, int8_t err)
         pbuf_free(p);
         return ERR_OK;
     }
+    // A pbuf chain counts at most 64 KiB (tot_len is 16 bits): past that,
+    // what waits goes to the application first, and if it cannot take it
+    // lwIP keeps `p` (refused data) until request_received() asks again.
+    if (s->rx_pending != nullptr && s->rx_pending->tot_len + uint32_t{p->tot_len} > 0xFFFF)
+        push_received(s);
+    if (s->rx_pending != nullptr && s->rx_pending->tot_len + uint32_t{p->tot_len} > 0xFFFF)
+        return ERR_MEM;
     if (s->rx_pending == nullptr)
         s->rx_pending = p;
     else
@@ -988,6 +1008,12 @@ void Engine::failed(Socket* s, int8_t err)
     if (s == nullptr)
         return;
     s->pcb = nullptr;
+    if (err == ERR_CLSD) { // both sides closed and acknowledged: lwIP let go of the pcb
+        s->end_seen = true;
+        return_sends(s, errno_value::pipe); // none: everything was acknowledged
+        mark(s);
+        return;
+    }
     count(Counter::connections_failed);
     const int error = s->connecting && err == ERR_RST ? errno_value::connection_refused
                       : err == ERR_ABRT && s->connecting ? errno_value::timed_out
@@ -1063,7 +1089,9 @@ void Engine::push_sends(Socket* s)
             s->send_write = e.next;
     }
     if (s->send_write == none && !s->fin_queued && (s->shutdown_pending || s->close_pending)) {
-        const err_t err = s->close_pending ? tcp_close(s->pcb) : tcp_shutdown(s->pcb, 0, 1);
+        // A FIN, never a RST (tcp_close would reset a connection whose
+        // receive window is not wide open); finish_if_done() closes it.
+        const err_t err = tcp_shutdown(s->pcb, 0, 1);
         if (err == ERR_OK) {
             s->fin_queued = true;
             wrote = true;
@@ -1127,8 +1155,10 @@ void Engine::finish_if_done(Socket* s)
         if (!s->fin_queued || s->send_head != none)
             return;
         // Everything is acknowledged and the FIN is queued: lwIP finishes
-        // the close by itself and never calls us again.
+        // the close by itself (tcp_close now only lets it time out a peer
+        // that never closes) and never calls us again.
         detach_pcb(s);
+        tcp_close(s->pcb);
         s->pcb = nullptr;
     }
     return_sends(s, errno_value::connection_aborted); // none, unless lwIP dropped the pcb silently
@@ -1237,12 +1267,12 @@ Result<SocketEntry> Engine::socket_entry(unsigned n) const
             if (n-- != 0)
                 continue;
             SocketEntry entry;
-            entry.local_address = host_address(pcb->local_ip);
+            entry.local_address = from_lwip(pcb->local_ip);
             entry.local_port = pcb->local_port;
             entry.state = static_cast<uint8_t>(pcb->state);
             const auto* s = static_cast<const Socket*>(tcp_ext_arg_get(pcb, 0));
             if (pcb->state != LISTEN) {
-                entry.remote_address = host_address(pcb->remote_ip);
+                entry.remote_address = from_lwip(pcb->remote_ip);
                 entry.remote_port = pcb->remote_port;
             }
             if (s != nullptr && s->used) {

@@ -133,7 +133,7 @@ public:
 
     // --- lwIP's callbacks land here (engine.cpp) ---
     struct Socket;
-    int8_t ip_output(pbuf* p, uint32_t source, uint32_t destination);
+    int8_t send_to_ip(pbuf* p, uint32_t source, uint32_t destination);
     int8_t accepted(Socket* listener, tcp_pcb* pcb, int8_t err);
     int8_t connected(Socket* socket, int8_t err);
     int8_t received(Socket* socket, pbuf* p, int8_t err);
@@ -145,7 +145,7 @@ private:
     struct Client;
     struct SendEntry;
     using Outbox = tern::channel::Outbox<outbox_capacity>;
-    static void give_back_to_ip(void* context, const BufferRef& ref);
+    static void give_back_to_ip(const BufferRef& ref);
 
     void count(Counter c, uint64_t n = 1) { m_counters[static_cast<unsigned>(c)] += n; }
 
@@ -165,7 +165,7 @@ private:
     void request_connect(Client& client, Socket* s, const Message& m);
     void request_send(Client& client, Socket* s, const Message& m);
     void request_shutdown(Client& client, Socket* s, const Message& m);
-    void request_close(Client& client, Socket* s);
+    void request_close(Client& client, uint32_t id, Socket* s);
     void request_option(Client& client, Socket* s, const Message& m);
     void request_received(Client& client, const Message& m);
     void orphan(Socket* s);

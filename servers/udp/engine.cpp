@@ -7,7 +7,7 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 #include "lwip_port/ip_layer.hpp"
-#include "lwip_port/peer_pbufs.hpp"
+#include "lwip_port/external_pbufs.hpp"
 #include "lwip_port/socket_glue.hpp"
 #include "net/checksum.hpp"
 #include "net/udp.hpp"
@@ -22,8 +22,8 @@ namespace transport = tern::ip_transport;
 using tern::Error;
 using tern::Result;
 using tern::lwip::errno_for;
-using tern::lwip::host_address;
-using tern::lwip::lwip_address;
+using tern::lwip::from_lwip;
+using tern::lwip::to_lwip;
 
 namespace {
 
@@ -84,7 +84,11 @@ struct Engine::Impl {
     Outbox ip;
     bool ip_up = false;
     tern::lwip::IpLayer layer;
-    tern::lwip::PeerPbufs rx{max_rx_pbufs, give_back_to_ip, nullptr};
+    // ip's buffers under lwIP's pbufs; each goes back to ip when freed.
+    struct Returns final : tern::lwip::ExternalRelease<BufferRef> {
+        void release(const BufferRef& ref) override { give_back_to_ip(ref); }
+    } returns;
+    tern::lwip::ExternalPbufs<BufferRef, max_rx_pbufs> rx{returns};
     pbuf* incoming = nullptr; // a chain from ip being gathered
     Message incoming_first{};
     Client clients[max_clients];
@@ -101,14 +105,14 @@ class Output final : public tern::lwip::IpOutput {
 public:
     err_t output(pbuf* p, uint32_t source, uint32_t destination, uint8_t) override
     {
-        return g_engine->ip_output(p, source, destination);
+        return g_engine->send_to_ip(p, source, destination);
     }
 };
 Output g_output;
 
 void on_recv(void* arg, udp_pcb*, pbuf* p, const ip_addr_t* address, u16_t port)
 {
-    g_engine->received(static_cast<Engine::Socket*>(arg), p, host_address(*address), port);
+    g_engine->received(static_cast<Engine::Socket*>(arg), p, from_lwip(*address), port);
 }
 
 // The checksum of a datagram in a pbuf chain, pseudo-header included; every
@@ -183,7 +187,7 @@ bool Engine::ip_lost()
 
 unsigned Engine::ip_buffers_held() const { return m_impl->rx.in_use(); }
 
-void Engine::give_back_to_ip(void*, const BufferRef& ref)
+void Engine::give_back_to_ip(const BufferRef& ref)
 {
     Message done{};
     done.type = transport::deliver_done;
@@ -234,10 +238,10 @@ void Engine::ip_deliver(const Message& m)
     const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : Result<uint8_t*>(Error::malformed);
     pbuf* p = nullptr;
     if (bytes.ok() && m.buffer.length <= 0xFFFF)
-        p = t.rx.wrap(m.buffer, bytes.value(), static_cast<u16_t>(m.buffer.length));
+        p = t.rx.wrap(bytes.value(), static_cast<u16_t>(m.buffer.length), m.buffer);
     if (p == nullptr) {
         count(bytes.ok() ? Counter::no_pbuf : Counter::bad_length);
-        give_back_to_ip(nullptr, m.buffer);
+        give_back_to_ip(m.buffer);
         if (t.incoming != nullptr) { // the rest of a broken chain is dropped too
             pbuf_free(t.incoming);
             t.incoming = nullptr;
@@ -292,7 +296,7 @@ void Engine::ip_datagram(const Message& first, pbuf* p)
 
 // A datagram lwIP wants sent: gathered into our buffers (a chain when it
 // is larger than one) and lent to ip.
-int8_t Engine::ip_output(pbuf* p, uint32_t source, uint32_t destination)
+int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
 {
     Impl& t = *m_impl;
     const uint32_t size = m_pool.geometry().buffer_size;
@@ -396,6 +400,8 @@ bool Engine::client_lost(int index)
     if (index < 0 || static_cast<unsigned>(index) >= max_clients || !t.clients[index].used)
         return true;
     Client& c = t.clients[index];
+    if (!c.lost && !c.box.stalled())
+        (void)drain_client(c); // its last datagrams still go out
     c.lost = true;
     c.box.stall();
     for (uint16_t& slot : c.sockets) {
@@ -496,13 +502,14 @@ void Engine::client_message(Client& client, const Message& m)
             count(Counter::bad_request);
         return;
     case sp::close: {
-        Socket* s = socket_for(client, id, false);
-        if (s == nullptr) {
+        if (id >= sp::max_sockets) {
             count(Counter::bad_request);
             return;
         }
+        // A socket that never got as far as the server closes all the same.
+        if (Socket* s = socket_for(client, id, false); s != nullptr)
+            close_socket(s);
         client.sockets[id] = 0;
-        close_socket(s);
         Message closed{};
         closed.type = sp::closed;
         closed.words[0] = id;
@@ -527,13 +534,13 @@ void Engine::request_bind(Socket* s, const Message& m)
     }
     if (s->reuse_address)
         ip_set_option(s->pcb, SOF_REUSEADDR);
-    const ip_addr_t address = lwip_address(sp::endpoint_address(m.words[1]));
+    const ip_addr_t address = to_lwip(sp::endpoint_address(m.words[1]));
     const err_t err = udp_bind(s->pcb, &address, sp::endpoint_port(m.words[1]));
     if (err != ERR_OK) {
         result(s, sp::bind, -errno_for(err));
         return;
     }
-    result(s, sp::bind, 0, sp::endpoint_word(host_address(s->pcb->local_ip), s->pcb->local_port));
+    result(s, sp::bind, 0, sp::endpoint_word(from_lwip(s->pcb->local_ip), s->pcb->local_port));
 }
 
 void Engine::request_connect(Socket* s, const Message& m)
@@ -544,12 +551,12 @@ void Engine::request_connect(Socket* s, const Message& m)
     }
     if (m.words[1] == 0) { // connecting to nothing: disconnect, as AF_UNSPEC does
         udp_disconnect(s->pcb);
-        result(s, sp::connect, 0, sp::endpoint_word(host_address(s->pcb->local_ip), s->pcb->local_port));
+        result(s, sp::connect, 0, sp::endpoint_word(from_lwip(s->pcb->local_ip), s->pcb->local_port));
         return;
     }
-    const ip_addr_t address = lwip_address(sp::endpoint_address(m.words[1]));
+    const ip_addr_t address = to_lwip(sp::endpoint_address(m.words[1]));
     const err_t err = udp_connect(s->pcb, &address, sp::endpoint_port(m.words[1]));
-    result(s, sp::connect, -errno_for(err), sp::endpoint_word(host_address(s->pcb->local_ip), s->pcb->local_port));
+    result(s, sp::connect, -errno_for(err), sp::endpoint_word(from_lwip(s->pcb->local_ip), s->pcb->local_port));
 }
 
 void Engine::request_option(Socket* s, const Message& m)
@@ -631,9 +638,9 @@ void Engine::send_datagram(Client& client, Socket* s, uint64_t destination)
     if (error == 0) {
         err_t err;
         if (destination == 0) {
-            err = s->pcb->remote_port != 0 ? udp_send(s->pcb, chain) : ERR_CONN;
+            err = s->pcb->remote_port != 0 ? udp_send(s->pcb, chain) : static_cast<err_t>(ERR_CONN);
         } else {
-            const ip_addr_t address = lwip_address(sp::endpoint_address(destination));
+            const ip_addr_t address = to_lwip(sp::endpoint_address(destination));
             err = udp_sendto(s->pcb, chain, &address, sp::endpoint_port(destination));
         }
         if (err == ERR_CONN)
@@ -731,9 +738,9 @@ Result<SocketEntry> Engine::socket_entry(unsigned n) const
         if (!s.used || n-- != 0)
             continue;
         SocketEntry e;
-        e.local_address = host_address(s.pcb->local_ip);
+        e.local_address = from_lwip(s.pcb->local_ip);
         e.local_port = s.pcb->local_port;
-        e.remote_address = host_address(s.pcb->remote_ip);
+        e.remote_address = from_lwip(s.pcb->remote_ip);
         e.remote_port = s.pcb->remote_port;
         e.state = s.pcb->remote_port != 0 ? 1 : 0;
         e.owner = t.clients[s.client].process;

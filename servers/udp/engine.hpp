@@ -101,14 +101,14 @@ public:
 
     // lwIP's callbacks land here (engine.cpp).
     struct Socket;
-    int8_t ip_output(pbuf* p, uint32_t source, uint32_t destination);
+    int8_t send_to_ip(pbuf* p, uint32_t source, uint32_t destination);
     void received(Socket* socket, pbuf* p, uint32_t source, uint16_t port);
 
 private:
     struct Client;
     struct Impl;
     using Outbox = tern::channel::Outbox<outbox_capacity>;
-    static void give_back_to_ip(void* context, const BufferRef& ref);
+    static void give_back_to_ip(const BufferRef& ref);
 
     void count(Counter c, uint64_t n = 1) { m_counters[static_cast<unsigned>(c)] += n; }
 

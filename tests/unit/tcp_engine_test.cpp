@@ -329,7 +329,9 @@ TEST_F(TcpEngine, AnApplicationThatEndsLetsItsConnectionsFinish)
     ASSERT_TRUE(run_until([&] {
         released = released || a->client_lost(client);
         return released && app_b.received[server].size() == sent;
-    }));
+    })) << "released " << released << " received " << app_b.received[server].size() << " of " << sent
+        << " A failed " << a->counter("connections_failed") << " B failed " << b->counter("connections_failed")
+        << " B events " << app_b.events.size() << " first " << (app_b.events.empty() ? 0 : app_b.events.front().type);
     EXPECT_TRUE(std::equal(app_b.received[server].begin(), app_b.received[server].end(), data.begin()));
     ASSERT_TRUE(run_until([&] { return app_b.take(sp::end, server); }));
     close(app_b, server);

@@ -300,7 +300,8 @@ public:
             BufferRef ref = buffer.value();
             const size_t n = length - offset < piece ? length - offset : piece;
             ref.length = static_cast<uint32_t>(n);
-            std::memcpy(m_pool.bytes(ref), data + offset, n);
+            if (n != 0)
+                std::memcpy(m_pool.bytes(ref), data + offset, n);
             EXPECT_TRUE(m_pool.owner.lend(ref, 1).ok());
             offset += n;
             Message m{};
