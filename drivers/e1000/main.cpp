@@ -591,6 +591,10 @@ private:
             polling_ended();
             return;
         }
+        // Polling must not starve what shares this core (tcp, applications):
+        // after every pass they get the core if they are ready; yield()
+        // returns at once when nobody is.
+        (void)sys::yield();
         if (!worked) {
             while (tern::rdtsc() - now < m_idle_poll_pause)
                 tern::cpu_relax();

@@ -50,6 +50,27 @@ TEST(IpWireChecksum, OddLengthsPiecesAndVerification)
     EXPECT_EQ(internet_checksum(ones.data(), ones.size()), ref_checksum(ones.data(), ones.size()));
 }
 
+TEST(IpWireChecksum, FastSumAgreesWithTheDefinition)
+{
+    uint8_t data[4099];
+    uint32_t state = 12345;
+    for (auto& byte : data) {
+        state = state * 1103515245 + 12345;
+        byte = static_cast<uint8_t>(state >> 16);
+    }
+    for (size_t offset = 0; offset < 9; ++offset) {
+        for (size_t length = 0; length + offset <= sizeof(data); length += (length < 64 ? 1 : 61)) {
+            const auto fast = tern::net::checksum_finish(tern::net::checksum_add(7, data + offset, length));
+            const auto slow = tern::net::checksum_finish(tern::net::checksum_add_slow(7, data + offset, length));
+            ASSERT_EQ(fast, slow) << "offset " << offset << " length " << length;
+        }
+    }
+    // All ones: the end-around carry is exercised.
+    std::memset(data, 0xFF, sizeof(data));
+    EXPECT_EQ(tern::net::checksum_finish(tern::net::checksum_add(0, data, 4096)),
+              tern::net::checksum_finish(tern::net::checksum_add_slow(0, data, 4096)));
+}
+
 TEST(IpWireAddress, TextForms)
 {
     EXPECT_STREQ(to_text(Ipv4Address{}).text, "0.0.0.0");
