@@ -30,6 +30,7 @@ PACKAGES=(
     python3                # tools/qemu.py and the integration tests
     iproute2               # network namespaces / tap devices in tests
     iputils-ping           # ping from the test namespace (tap.* tests, ./tern bench net)
+    curl                   # fetches httpd's status page (sock.http_status)
     dpkg-dev               # dpkg-source, to unpack the lwIP source package
     debian-archive-keyring # verifies the Debian archive that serves lwIP
     gpgv                   # used by apt to check the archive signature

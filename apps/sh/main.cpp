@@ -15,9 +15,24 @@ namespace sys = tern::sys;
 
 constexpr char prompt[] = "tern> ";
 
+// The socket library, with the console flushed before every wait, so that
+// what nc received shows while it waits for more.
+class ConsoleSockets final : public netio::Sockets {
+public:
+    explicit ConsoleSockets(tern::PrintBuffer& out) : m_out(out) {}
+    int poll(netio::PollEntry* entries, size_t count, int timeout_ms) override
+    {
+        m_out.flush();
+        return netio::poll(entries, count, timeout_ms);
+    }
+
+private:
+    tern::PrintBuffer& m_out;
+};
+
 class RealSystem final : public sh::System {
 public:
-    explicit RealSystem(tern::PrintBuffer& out) : m_out(out) {}
+    explicit RealSystem(tern::PrintBuffer& out) : m_out(out), m_sockets(out) {}
 
     int64_t proc_info(uint64_t slot, sys::ProcessInfo& info) override { return sys::proc_info(slot, info); }
     int64_t cpu_info(uint64_t core, sys::CpuInfo& info) override { return sys::cpu_info(core, info); }
@@ -39,9 +54,14 @@ public:
         const int64_t ip = tern::rs_lookup("ip");
         if (ip < 0)
             return ip;
-        const int64_t called = sys::call(static_cast<sys::Endpoint>(ip), m);
+        return call(static_cast<sys::Endpoint>(ip), m);
+    }
+    int64_t call(sys::Endpoint endpoint, sys::Message& m) override
+    {
+        const int64_t called = sys::call(endpoint, m);
         return called < 0 ? called : static_cast<int64_t>(m.words[0]);
     }
+    netio::Sockets& sockets() override { return m_sockets; }
     int64_t poweroff() override
     {
         m_out.flush(); // the last words must reach the console first
@@ -50,6 +70,7 @@ public:
 
 private:
     tern::PrintBuffer& m_out;
+    ConsoleSockets m_sockets;
 };
 
 } // namespace

@@ -6,20 +6,13 @@
 #include "proto/ip.hpp"
 #include "proto/nic.hpp"
 #include "proto/pci.hpp"
+#include "proto/socket.hpp"
+#include "words.hpp"
 
 namespace sh {
 namespace {
 
 using tern::rs::Op;
-
-bool equal(const char* a, const char* b)
-{
-    while (*a != '\0' && *a == *b) {
-        ++a;
-        ++b;
-    }
-    return *a == *b;
-}
 
 size_t length(const char* s)
 {
@@ -34,35 +27,6 @@ bool starts_with(const char* s, const char* prefix)
     for (; *prefix != '\0'; ++s, ++prefix)
         if (*s != *prefix)
             return false;
-    return true;
-}
-
-// A whole unsigned number: decimal, or hexadecimal after "0x".
-bool parse_number(const char* s, uint64_t& value)
-{
-    unsigned base = 10;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        s += 2;
-    }
-    if (*s == '\0')
-        return false;
-    uint64_t v = 0;
-    for (; *s != '\0'; ++s) {
-        unsigned digit;
-        if (*s >= '0' && *s <= '9')
-            digit = static_cast<unsigned>(*s - '0');
-        else if (base == 16 && *s >= 'a' && *s <= 'f')
-            digit = static_cast<unsigned>(*s - 'a' + 10);
-        else if (base == 16 && *s >= 'A' && *s <= 'F')
-            digit = static_cast<unsigned>(*s - 'A' + 10);
-        else
-            return false;
-        if (v > (~0ull - digit) / base)
-            return false; // overflow
-        v = v * base + digit;
-    }
-    value = v;
     return true;
 }
 
@@ -121,6 +85,17 @@ struct Percent {
     }
 };
 
+// "10.0.2.15:7" from an endpoint word (proto/socket.hpp).
+struct EndpointText {
+    char text[24];
+    explicit EndpointText(uint64_t word)
+    {
+        tern::format_to(text, sizeof(text), "%s:%u",
+                        tern::net::to_text(tern::net::Ipv4Address{tern::socket_proto::endpoint_address(word)}).text,
+                        tern::socket_proto::endpoint_port(word));
+    }
+};
+
 } // namespace
 
 // The command table; a function so it can name the private handlers and
@@ -142,7 +117,8 @@ const Shell::Command* Shell::commands(size_t& count)
         {"ifconfig", "ifconfig", "network interfaces: MAC, address, link, DHCP, packets", 1, 1, &Shell::ifconfig},
         {"ping", "ping [-c N] [-i MS] [-s BYTES] [-W MS] ADDRESS", "ICMP echo (-W: reply timeout): replies, loss, round trips", 2, 10,
          &Shell::ping},
-        {"netstat", "netstat -i", "per interface: packets, bytes, and drops by reason", 2, 2, &Shell::netstat},
+        {"netstat", "netstat [-i|-s]", "tcp and udp sockets; -i: per interface packets, bytes, drops by reason; -s: the tcp and udp servers' counters", 1, 2, &Shell::netstat},
+        {"nc", "nc [-u] [-w SEC] HOST PORT [TEXT]", "send TEXT, print the answer; nc -n BYTES [-s SEED] HOST PORT: send test data, print rate and sha256; nc -l PORT: receive one connection", 3, max_words, &Shell::nc},
         {"arp", "arp", "the ARP cache: address, MAC, interface, age", 1, 1, &Shell::arp},
         {"route", "route", "the routing table", 1, 1, &Shell::route},
         {"stat", "stat NAME|ENDPOINT", "one process: endpoint, system calls, CPU time", 2, 2, &Shell::stat},
@@ -422,10 +398,100 @@ int64_t Shell::ip_query(uint32_t op, uint64_t index, sys::Message& m, uint64_t w
 
 void Shell::netstat(const Args& args)
 {
-    if (!equal(args.word[1], "-i")) {
-        say("usage: netstat -i\n");
-        return;
+    if (args.count == 1)
+        netstat_sockets();
+    else if (equal(args.word[1], "-i"))
+        netstat_interfaces();
+    else if (equal(args.word[1], "-s"))
+        netstat_counters();
+    else
+        say("usage: netstat [-i|-s]\n");
+}
+
+int64_t Shell::transport_server(const char* name)
+{
+    sys::Message reply{};
+    const int64_t result = m_system.rs_call(Op::lookup, name, 0, reply);
+    if (result == sys::error_code(sys::Error::not_found))
+        say("netstat: the %s server is not running\n", name);
+    else if (result < 0)
+        say("netstat: %s: %s\n", name, sys::error_name(result));
+    return result < 0 ? result : static_cast<int64_t>(reply.words[1]);
+}
+
+void Shell::netstat_sockets()
+{
+    namespace control = tern::transport_control;
+    say("%-5s %-21s %-21s %-12s %7s %7s %-12s %8s %8s\n", "PROTO", "LOCAL", "REMOTE", "STATE", "RECV-Q", "SEND-Q",
+        "OWNER", "IN", "OUT");
+    for (const char* name : {"tcp", "udp"}) {
+        const int64_t server = transport_server(name);
+        if (server < 0)
+            continue;
+        for (uint64_t entry = 0; entry < max_socket_entries; ++entry) {
+            sys::Message m{};
+            m.type = control::socket_entry;
+            m.words[0] = entry;
+            const int64_t result = m_system.call(static_cast<sys::Endpoint>(server), m);
+            if (result == sys::error_code(sys::Error::not_found))
+                break;
+            if (result < 0) {
+                say("netstat: %s: %s\n", name, sys::error_name(result));
+                break;
+            }
+            const uint64_t state = m.words[3] & 0xFFFFFFFF;
+            const char* state_text = name[0] == 't' ? control::tcp_state_name(state)
+                                     : state == 0   ? "BOUND"
+                                     : state == 1   ? "CONNECTED"
+                                                    : "?";
+            say("%-5s %-21s %-21s %-12s %7lu %7lu %-12s %8lu %8lu\n", name, EndpointText(m.words[1]).text,
+                EndpointText(m.words[2]).text, state_text, m.words[4] & 0xFFFFFFFF, m.words[4] >> 32,
+                owner_name(m.words[3] >> 32).text, m.words[5] & 0xFFFFFFFF, m.words[5] >> 32);
+        }
     }
+}
+
+void Shell::netstat_counters()
+{
+    for (const char* name : {"tcp", "udp"}) {
+        const int64_t server = transport_server(name);
+        if (server < 0)
+            continue;
+        say("%s:\n", name);
+        for (uint64_t number = 0; number < max_socket_entries; ++number) {
+            sys::Message m{};
+            m.type = tern::transport_control::counter;
+            m.words[0] = number;
+            const int64_t result = m_system.call(static_cast<sys::Endpoint>(server), m);
+            if (result == sys::error_code(sys::Error::not_found))
+                break;
+            if (result < 0) {
+                say("netstat: %s: %s\n", name, sys::error_name(result));
+                break;
+            }
+            say("  %-24s %12lu%s\n", tern::ip_proto::drop_name(m.words).text, m.words[1],
+                m.words[5] != 0 ? "  (error)" : "");
+        }
+    }
+}
+
+Shell::OwnerName Shell::owner_name(uint64_t endpoint)
+{
+    OwnerName name{};
+    sys::ProcessInfo info{};
+    if (endpoint != 0 && sys::endpoint::slot(endpoint) < process_slots &&
+        m_system.proc_info(sys::endpoint::slot(endpoint), info) == 0 && info.endpoint == endpoint) {
+        for (size_t i = 0; i < sizeof(info.name) && info.name[i] != '\0'; ++i)
+            name.text[i] = info.name[i];
+        if (name.text[0] != '\0')
+            return name;
+    }
+    tern::format_to(name.text, sizeof(name.text), endpoint == 0 ? "-" : "0x%lx", endpoint);
+    return name;
+}
+
+void Shell::netstat_interfaces()
+{
     unsigned index = 0;
     for (;; ++index) {
         sys::Message m;

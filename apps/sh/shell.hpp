@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "base/format.hpp"
+#include "netio.hpp"
 #include "proto/rs.hpp"
 #include "proto/syscall.hpp"
 
@@ -31,6 +32,11 @@ public:
     virtual int64_t poweroff() = 0;
     // A request to the ip server (proto/ip.hpp): the result; the reply in `m`.
     virtual int64_t ip_call(sys::Message& m) = 0;
+    // A request to any service (found with rs_call(lookup)): the reply's
+    // result (words[0]) or the IPC error; the reply in `m`.
+    virtual int64_t call(sys::Endpoint endpoint, sys::Message& m) = 0;
+    // Sockets, for nc (apps/netio: results >= 0 or -errno).
+    virtual netio::Sockets& sockets() = 0;
 
 protected:
     ~System() = default;
@@ -42,6 +48,7 @@ public:
     static constexpr uint64_t process_slots = 64; // proc_info slots ps and stat look at
     static constexpr uint64_t max_cores = 64;
     static constexpr uint64_t cores_window_ms = 100; // `cores`: the recent-load window
+    static constexpr uint64_t max_socket_entries = 4096; // netstat asks a server about at most this many
 
     Shell(System& system, tern::FormatSink& out) : m_system(system), m_out(out) {}
 
@@ -75,6 +82,17 @@ private:
     void ifconfig(const Args&);
     void ping(const Args&);
     void netstat(const Args&);
+    void netstat_interfaces();
+    void netstat_sockets();
+    void netstat_counters();
+    // The endpoint of the transport server `name` ("tcp", "udp"), or -Error.
+    int64_t transport_server(const char* name);
+    // The name of the process with `endpoint` ("-" for 0, the number if it is gone).
+    struct OwnerName {
+        char text[33];
+    };
+    OwnerName owner_name(uint64_t endpoint);
+    void nc(const Args&);
     void arp(const Args&);
     void route(const Args&);
     // A request to ip about entry `index` (proto/ip.hpp; words[1] = word1):

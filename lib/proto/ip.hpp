@@ -87,9 +87,14 @@ enum Type : uint32_t {
     // ip -> transport: a datagram's payload (reassembled), lent in ip's pool.
     // words[0] = source IPv4 | destination IPv4 << 32, words[1] = interface
     // | TTL << 8 | (1 if it came to a broadcast address) << 16, words[2] =
-    // the payload's total length (the sum over a chain's buffers).
+    // the payload's total length (the sum over a chain's buffers). The first
+    // buffer keeps the datagram's IPv4 header (20 bytes, options left out)
+    // in front of the payload: its offset is 20.
     deliver = 1,
-    // transport -> ip: a delivered buffer given back.
+    // transport -> ip: a delivered buffer given back. words[0] = 0, or, for
+    // the first buffer of a datagram nobody takes, the ICMP "destination
+    // unreachable" code ip answers it with (net/icmp.hpp, e.g.
+    // port_unreachable; rate-limited like ip's own errors).
     deliver_done = 2,
     // transport -> ip: a payload to send as one datagram of the channel's
     // protocol, lent in the transport's pool. words[0] = destination IPv4 |

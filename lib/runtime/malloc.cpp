@@ -101,6 +101,11 @@ void free(void* pointer) { check(g_allocator.free(pointer), "free", pointer); }
 
 } // namespace tern
 
+// The tag `new (std::nothrow) T` names; there is no C++ library to define it.
+namespace std {
+const nothrow_t nothrow{};
+}
+
 void* operator new(size_t size) { return allocate_or_abort(size); }
 void* operator new[](size_t size) { return allocate_or_abort(size); }
 void* operator new(size_t size, std::align_val_t align) { return allocate_aligned_or_abort(size, align); }

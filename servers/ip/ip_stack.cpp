@@ -864,6 +864,17 @@ void IpStack::send_icmp_error(uint8_t type, uint8_t code, const Ipv4Header& orig
     (void)send_datagram(original.source, ip_protocol::icmp, error, original.destination);
 }
 
+void IpStack::transport_unreachable(uint8_t code, const uint8_t* datagram, uint64_t now_ns)
+{
+    Entry entry(*this, now_ns);
+    Ipv4Header header;
+    // Only the header is read here: the payload need not all be there.
+    if (Ipv4Header::parse(datagram, tern::net::ipv4_max_datagram, header) != tern::net::Ipv4Check::ok ||
+        local_interface(header.destination) < 0 || header.is_fragment())
+        return;
+    send_icmp_error(icmp_type::destination_unreachable, code, header, datagram);
+}
+
 // ---------------------------------------------------------------------------
 // DHCP's UDP path
 

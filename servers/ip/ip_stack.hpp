@@ -197,6 +197,12 @@ public:
     // invalid_argument for a source that is not one of our addresses or a
     // checksum offset that is odd or leaves no room for the field.
     Result<void> send_transport(const TransportDatagram& datagram, uint64_t now_ns);
+    // A transport found nobody for a datagram it was given: ICMP destination
+    // unreachable with `code`, quoting `datagram` (its IPv4 header, as ip
+    // kept it in front of the payload, then at least the payload's first 8
+    // bytes or all of it). Only for datagrams that came to one of our
+    // addresses; rate-limited like every ICMP error.
+    void transport_unreachable(uint8_t code, const uint8_t* datagram, uint64_t now_ns);
     // The address send_ip would send from (transports need it for their
     // pseudo-header checksums), or not_found.
     Result<Ipv4Address> source_for(Ipv4Address destination) const;

@@ -6,6 +6,7 @@
 namespace ip {
 
 namespace transport = tern::ip_transport;
+using tern::net::ipv4_min_header;
 namespace sys = tern::sys;
 
 namespace {
@@ -55,7 +56,10 @@ uint32_t TransportPort::deliver(unsigned interface, const Ipv4Header& header, bo
                                 const uint8_t* payload, size_t length, uint32_t reserved)
 {
     const size_t buffer_size = m_pool->geometry().buffer_size;
-    const size_t needed = length == 0 ? 1 : (length + buffer_size - 1) / buffer_size;
+    // The first buffer starts with the IPv4 header (for an ICMP error, should
+    // the transport find nobody for the datagram): less room for payload.
+    const size_t first = buffer_size - ipv4_min_header;
+    const size_t needed = length <= first ? 1 : 1 + (length - first + buffer_size - 1) / buffer_size;
     // All or nothing: half a chain would be a datagram the transport cannot tell from a broken one.
     if (needed > m_pool->free_count() || m_tx->space(reserved + static_cast<uint32_t>(needed)) < reserved + needed)
         return 0;
@@ -72,7 +76,17 @@ uint32_t TransportPort::deliver(unsigned interface, const Ipv4Header& header, bo
     size_t offset = 0;
     for (uint32_t i = 0; i < count; ++i) {
         BufferRef ref = m_tx->slot(i).buffer;
-        const size_t chunk = length - offset < buffer_size ? length - offset : buffer_size;
+        const size_t room = i == 0 ? first : buffer_size;
+        if (i == 0) {
+            Ipv4Header copy = header;
+            copy.header_length = ipv4_min_header;
+            copy.total_length = static_cast<uint16_t>(ipv4_min_header + length);
+            copy.more_fragments = false; // reassembled: it is the whole datagram now
+            copy.fragment_offset = 0;
+            copy.write(m_pool->view().buffer(ref.index));
+            ref.offset = ipv4_min_header;
+        }
+        const size_t chunk = length - offset < room ? length - offset : room;
         ref.length = static_cast<uint32_t>(chunk);
         __builtin_memcpy(m_pool->view().buffer(ref.index) + ref.offset, payload + offset, chunk);
         offset += chunk;
@@ -101,9 +115,13 @@ void TransportPort::receive(const Message& m, IpStack& stack, uint64_t now_ns, M
         finish_chain(refused, answers, count);
         m_chain.refusing = true;
     }
-    if (m.type == transport::deliver_done) {
-        if (m_pool->take_back(m.buffer, m_holder).ok())
-            (void)m_pool->free(m.buffer);
+    if (m.type == transport::deliver_done && m_pool->take_back(m.buffer, m_holder).ok()) {
+        // Our own buffer again: the header we kept in front of the payload
+        // is trustworthy, whatever else the transport wrote.
+        if (m.words[0] != 0 && m.words[0] <= 15 && m.buffer.offset == ipv4_min_header)
+            stack.transport_unreachable(static_cast<uint8_t>(m.words[0]), m_pool->view().buffer(m.buffer.index),
+                                        now_ns);
+        (void)m_pool->free(m.buffer);
     }
 }
 

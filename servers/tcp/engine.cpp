@@ -76,6 +76,7 @@ struct Engine::Socket {
     bool shutdown_pending = false; // shutdown(write) once every queued send is in lwIP
     bool fin_queued = false;       // shutdown or close reached lwIP
     bool end_seen = false;         // the peer's FIN (or an error) has been passed on
+    bool fin_received = false;     // the peer's FIN, passed on once the bytes before it are
     bool rx_shut = false;          // shutdown(read): received bytes are dropped
     bool marked = false;
     uint32_t backlog = 0;
@@ -652,7 +653,7 @@ void Engine::request_send(Client& client, Socket* s, const Message& m)
         refuse(errno_value::invalid);
         return;
     }
-    if (s == nullptr || s->listening || (s->pcb == nullptr && !s->end_seen)) {
+    if (s == nullptr || s->listening || (s->pcb == nullptr && !s->end_seen && !s->fin_received)) {
         refuse(errno_value::not_connected);
         return;
     }
@@ -938,10 +939,8 @@ int8_t Engine::received(Socket* s, pbuf* p, int8_t err)
     }
     (void)err;
     ++s->segments_in;
-    if (p == nullptr) {
-        if (!s->end_seen && !s->orphaned)
-            event(s, sp::end);
-        s->end_seen = true;
+    if (p == nullptr) { // FIN: `end` follows the bytes still waiting (push_received)
+        s->fin_received = true;
         mark(s);
         return ERR_OK;
     }
@@ -1009,7 +1008,7 @@ void Engine::failed(Socket* s, int8_t err)
         return;
     s->pcb = nullptr;
     if (err == ERR_CLSD) { // both sides closed and acknowledged: lwIP let go of the pcb
-        s->end_seen = true;
+        s->fin_received = true; // `end` still follows any bytes waiting
         return_sends(s, errno_value::pipe); // none: everything was acknowledged
         mark(s);
         return;
@@ -1027,7 +1026,7 @@ void Engine::failed(Socket* s, int8_t err)
     s->connecting = false;
     s->end_seen = true;
     return_sends(s, error);
-    if (s->rx_pending != nullptr && s->orphaned) {
+    if (s->rx_pending != nullptr) { // a reset connection's unread bytes go with it
         pbuf_free(s->rx_pending);
         s->rx_pending = nullptr;
     }
@@ -1106,7 +1105,7 @@ void Engine::push_sends(Socket* s)
 void Engine::push_received(Socket* s)
 {
     Impl& t = *m_impl;
-    if (s->rx_pending == nullptr || s->orphaned)
+    if (s->orphaned)
         return;
     Client& client = t.clients[s->client];
     const uint32_t size = m_pool.geometry().buffer_size;
@@ -1129,6 +1128,10 @@ void Engine::push_received(Socket* s)
         m.buffer = ref;
         m.words[0] = s->id;
         (void)client.box.send(m);
+    }
+    if (s->rx_pending == nullptr && s->fin_received && !s->end_seen) {
+        event(s, sp::end);
+        s->end_seen = true;
     }
     // Bytes that must wait (the application is slow) keep no buffer of
     // ip's, or a few slow readers would starve every connection: copied

@@ -10,6 +10,7 @@
 #include "lwip_port/external_pbufs.hpp"
 #include "lwip_port/socket_glue.hpp"
 #include "net/checksum.hpp"
+#include "net/icmp.hpp"
 #include "net/udp.hpp"
 #include "proto/ip.hpp"
 #include "proto/socket.hpp"
@@ -96,6 +97,7 @@ struct Engine::Impl {
     Lent* lent = nullptr;
     uint32_t generation = 0;
     bool delivered = false; // set by received(): lwIP found a socket
+    uint8_t unreachable = 0; // the ICMP code for the next buffer given back to ip
     uint64_t last_now_ns = 0;
 };
 
@@ -189,9 +191,12 @@ unsigned Engine::ip_buffers_held() const { return m_impl->rx.in_use(); }
 
 void Engine::give_back_to_ip(const BufferRef& ref)
 {
+    Impl& t = *g_engine->m_impl;
     Message done{};
     done.type = transport::deliver_done;
     done.buffer = ref;
+    done.words[0] = t.unreachable;
+    t.unreachable = 0;
     (void)g_engine->m_impl->ip.send(done);
 }
 
@@ -289,9 +294,18 @@ void Engine::ip_datagram(const Message& first, pbuf* p)
         pbuf_realloc(p, header.length); // Ethernet padding or a sloppy sender
     count(Counter::datagrams_received);
     t.delivered = false;
+    pbuf_ref(p); // kept until we know whether anybody took it
     t.layer.input(p, source, destination, static_cast<unsigned>(first.words[1] & 0xFF), tern::net::ip_protocol::udp);
-    if (!t.delivered)
+    if (!t.delivered) {
         count(Counter::no_port);
+        // Nobody listens: ip answers with ICMP port unreachable, as hosts
+        // do (not for broadcasts).
+        const bool broadcast = ((first.words[1] >> 16) & 1) != 0;
+        if (!broadcast)
+            t.unreachable = tern::net::icmp_code::port_unreachable;
+    }
+    pbuf_free(p); // the first buffer goes back now, with the ICMP code if any
+    t.unreachable = 0;
 }
 
 // A datagram lwIP wants sent: gathered into our buffers (a chain when it

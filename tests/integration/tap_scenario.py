@@ -19,9 +19,10 @@ Cases (one per CTest test; each boots its own QEMU):
   driver_crash  ping every 10 ms from the namespace while the shell crashes the
                 e1000 driver: rs restarts it, ip reattaches it, and the longest
                 gap between two replies is under 1 s.
-  udp_echo      UDP to Tern with no UDP server gets ICMP protocol unreachable;
-                then `run udpecho` (on ip's transport channel for UDP) echoes
-                2000 datagrams of random sizes, each equal to what was sent.
+  udp_echo      UDP to a port nobody serves gets ICMP port unreachable (the
+                udp server finds no socket, ip answers); then `run inetd`
+                echoes 2000 datagrams of random sizes through the udp
+                server, each equal to what was sent.
 
 Tern boots with the static address 192.168.77.2/24 (kernel command line
 `ip.ip=...`); the namespace side is 192.168.77.1. Needs root: otherwise the
@@ -307,9 +308,9 @@ def case_driver_crash(console: Console, net: netns.TapNetwork) -> list[str]:
 
 
 def case_udp_echo(console: Console, net: netns.TapNetwork, datagrams: int) -> list[str]:
-    """No UDP server: ip answers with ICMP protocol unreachable (Linux reports
-    ENOPROTOOPT on the socket). With udpecho on ip's transport channel for UDP:
-    every datagram comes back equal."""
+    """Nobody on port 7: ICMP port unreachable (Linux reports ECONNREFUSED on
+    the connected socket). With inetd's echo on the udp server: every
+    datagram comes back equal."""
     program = r"""
 import errno, os, random, socket, sys
 guest, count = sys.argv[1], int(sys.argv[2])
@@ -339,17 +340,17 @@ for i in range(count):
         print("different", i, len(data), len(reply))
 print("echoed", good, "of", count)
 """
-    result = net.run([sys.executable, "-c", program, net.guest, "0"], "UDP before udpecho")
-    if result.strip() != "error ENOPROTOOPT":
-        raise Failure(f"UDP with no server: expected ICMP protocol unreachable (ENOPROTOOPT), got {result.strip()!r}")
-    since = console.type("run udpecho")
-    console.wait(r"udpecho: serving UDP port 7", 10, since=since)
+    result = net.run([sys.executable, "-c", program, net.guest, "0"], "UDP before inetd")
+    if result.strip() != "error ECONNREFUSED":
+        raise Failure(f"UDP to a closed port: expected ICMP port unreachable (ECONNREFUSED), got {result.strip()!r}")
+    since = console.type("run inetd")
+    console.wait(r"inetd: echo", 10, since=since)
     result = net.run([sys.executable, "-c", program, net.guest, str(datagrams)], "UDP echo")
     if f"echoed {datagrams} of {datagrams}" not in result:
         raise Failure(f"UDP echo: {result.strip()[-500:]}")
     check_no_restarts(console)
-    return ["UDP without a server: ICMP protocol unreachable (ENOPROTOOPT)",
-            f"udpecho on ip's UDP channel: {datagrams} of {datagrams} datagrams of 1..1472 bytes echoed equal"]
+    return ["UDP to a closed port: ICMP port unreachable (ECONNREFUSED)",
+            f"inetd's echo: {datagrams} of {datagrams} datagrams of 1..1472 bytes echoed equal"]
 
 
 def wait_until(condition, timeout: float, what: str) -> None:

@@ -282,8 +282,10 @@ TEST_F(TransportUp, FragmentedDatagramGoesUpWholeAsAChain)
         feed(frame);
     std::vector<Message> chain;
     EXPECT_EQ(receive_chain(chain), payload);
-    ASSERT_EQ(chain.size(), 5u); // 4 x 2048 + 8
-    EXPECT_EQ(chain[4].buffer.length, 8u);
+    ASSERT_EQ(chain.size(), 5u); // 2028 (the IPv4 header comes first) + 3 x 2048 + 28
+    EXPECT_EQ(chain[0].buffer.offset, 20u);
+    EXPECT_EQ(chain[0].buffer.length, 2028u);
+    EXPECT_EQ(chain[4].buffer.length, 28u);
     EXPECT_EQ(chain[0].words[0], peer_ip.value | uint64_t{our_ip.value} << 32);
     EXPECT_EQ(chain[0].words[1], 0u | 64u << 8); // eth0, TTL 64, not a broadcast
     EXPECT_EQ(chain[0].words[2], 8200u);
@@ -299,7 +301,7 @@ TEST_F(TransportUp, ChainLengthsAtTheEdges)
     const Bytes payload = pattern(tern::net::ipv4_max_payload, 1);
     for (size_t length : {size_t{0}, size_t{1}, size_t{2047}, size_t{2048}, size_t{2049}, size_t{4096},
                           tern::net::ipv4_max_payload}) {
-        const uint32_t expected = length == 0 ? 1 : static_cast<uint32_t>((length + 2047) / 2048);
+        const uint32_t expected = length <= 2028 ? 1 : static_cast<uint32_t>(1 + (length - 2028 + 2047) / 2048);
         ASSERT_EQ(port.deliver(2, header, true, payload.data(), length, 0), expected) << length;
         (void)up.producer.publish(expected);
         std::vector<Message> chain;
@@ -310,6 +312,49 @@ TEST_F(TransportUp, ChainLengthsAtTheEdges)
         EXPECT_EQ(chain[0].words[2], length);
     }
     EXPECT_EQ(ip_pool.owner.free_count(), 64u);
+}
+
+// The first buffer keeps the IPv4 header in front of the payload, so that
+// a transport that finds nobody for the datagram can have ip answer it with
+// ICMP port unreachable (quoting the header and 8 bytes).
+TEST_F(TransportUp, NobodyThereIsAnsweredWithPortUnreachable)
+{
+    const Bytes payload = udp(peer_ip, our_ip, 1000, 4444, pattern(100, 5));
+    IpFields f;
+    f.protocol = udp_protocol;
+    feed(ip_frame(f, payload));
+    const std::vector<Message> got = up.take();
+    ASSERT_EQ(got.size(), 1u);
+    const uint8_t* buffer = ip_pool.view.buffer(got[0].buffer.index);
+    EXPECT_EQ(got[0].buffer.offset, 20u);
+    EXPECT_EQ(buffer[0], 0x45);
+    EXPECT_EQ(buffer[9], udp_protocol);
+    nic.take();
+    Message done{};
+    done.type = transport::deliver_done;
+    done.buffer = got[0].buffer;
+    done.words[0] = tern::net::icmp_code::port_unreachable;
+    EXPECT_TRUE(batch({done}).empty());
+    EXPECT_EQ(ip_pool.owner.held_by(transport_holder), 0u);
+    const auto sent = nic.take();
+    ASSERT_EQ(sent.size(), 1u);
+    const Bytes icmp_message = sent[0].ip_payload();
+    ASSERT_GE(icmp_message.size(), 8u + 20 + 8);
+    EXPECT_EQ(icmp_message[0], tern::net::icmp_type::destination_unreachable);
+    EXPECT_EQ(icmp_message[1], tern::net::icmp_code::port_unreachable);
+    EXPECT_EQ(Bytes(icmp_message.begin() + 28, icmp_message.begin() + 36), Bytes(payload.begin(), payload.begin() + 8))
+        << "the quote holds the UDP header";
+
+    // A transport cannot make ip answer a buffer it altered into nonsense,
+    // or one that is not the first of a datagram.
+    feed(ip_frame(f, payload));
+    const std::vector<Message> again = up.take();
+    ASSERT_EQ(again.size(), 1u);
+    std::memset(ip_pool.view.buffer(again[0].buffer.index), 0xEE, 20);
+    done.buffer = again[0].buffer;
+    EXPECT_TRUE(batch({done}).empty());
+    EXPECT_TRUE(nic.take().empty());
+    EXPECT_EQ(ip_pool.owner.held_by(transport_holder), 0u);
 }
 
 TEST_F(TransportUp, BroadcastsAreMarked)

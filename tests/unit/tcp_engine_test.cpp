@@ -189,6 +189,35 @@ TEST_F(TcpEngine, BulkTransferArrivesIntactInBothDirections)
     close(app_b, 1);
 }
 
+TEST_F(TcpEngine, TheEndOfTheStreamComesAfterItsLastBytes)
+{
+    const uint32_t server = connect_pair();
+    app_b.hold = true; // bytes pile up in B's engine, then the FIN arrives
+    const auto data = random_bytes(200 << 10, 16);
+    size_t sent = 0;
+    while (sent < data.size() && app_a.send(1, data.data() + sent, 2048))
+        sent += 2048;
+    ASSERT_EQ(sent, data.size());
+    close(app_a, 1);
+    run_for(50);
+    app_b.hold = false;
+    for (const Message& m : app_b.data_messages)
+        app_b.give_back(m);
+    ASSERT_TRUE(run_until([&] { return app_b.take(sp::end, server); }));
+    EXPECT_TRUE(app_b.received[server] == data);
+    // Nothing after the end, and the end after the last data.
+    size_t last_data = 0, end = 0;
+    for (size_t i = 0; i < app_b.log.size(); ++i) {
+        if (app_b.log[i] == sp::data)
+            last_data = i;
+        if (app_b.log[i] == sp::end)
+            end = i;
+    }
+    EXPECT_LT(last_data, end);
+    close(app_b, server);
+    close(app_b, 1);
+}
+
 TEST_F(TcpEngine, LossIsRepairedByRetransmission)
 {
     const uint32_t server = connect_pair();

@@ -170,6 +170,8 @@ public:
     // Bytes of the last datagram sent from `side`, for tests that look at
     // what an engine put on the wire.
     std::vector<uint8_t> last_from[2];
+    // The ICMP codes engines asked for with deliver_done.
+    std::vector<uint8_t> unreachable;
     // Hands a raw datagram to `side` as if it came from the other one.
     void inject(unsigned side, const std::vector<uint8_t>& payload, bool fix_checksum, size_t checksum_offset)
     {
@@ -184,6 +186,8 @@ private:
     {
         Duplex& d = m_links[side];
         if (m.type == tern::ip_transport::deliver_done) {
+            if (m.words[0] != 0)
+                unreachable.push_back(static_cast<uint8_t>(m.words[0]));
             EXPECT_TRUE(m_pool.owner.take_back(m.buffer, 1 + side).ok());
             EXPECT_TRUE(m_pool.owner.free(m.buffer).ok());
             return;
@@ -323,6 +327,7 @@ public:
     bool pump()
     {
         return drain(m_duplex.peer, [&](const Message& m) {
+            log.push_back(m.type);
             switch (m.type) {
             case tern::socket_proto::sent:
                 EXPECT_TRUE(m_pool.owner.take_back(m.buffer, 1).ok());
@@ -380,6 +385,7 @@ public:
     std::vector<Message> data_messages;
     std::map<uint32_t, std::vector<uint8_t>> received;
     std::vector<int> send_errors;
+    std::vector<uint32_t> log; // every message's type, in order
     bool hold = false;
 
 private:

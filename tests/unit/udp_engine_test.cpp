@@ -149,6 +149,8 @@ TEST_F(UdpEngine, BadChecksumsAndLengthsAndClosedPortsAreCounted)
     EXPECT_EQ(b->counter("bad_checksum"), 1u);
     EXPECT_EQ(b->counter("bad_length"), 1u);
     EXPECT_EQ(b->counter("no_port"), 1u);
+    ASSERT_EQ(ip.unreachable.size(), 1u); // ip is asked for ICMP port unreachable
+    EXPECT_EQ(ip.unreachable[0], 3u);
     EXPECT_EQ(app_b.received[1].size(), 4u);
     close(app_b, 1);
 }
