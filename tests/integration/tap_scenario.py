@@ -20,8 +20,8 @@ Cases (one per CTest test; each boots its own QEMU):
                 e1000 driver: rs restarts it, ip reattaches it, and the longest
                 gap between two replies is under 1 s.
   udp_echo      UDP to a port nobody serves gets ICMP port unreachable (the
-                udp server finds no socket, ip answers); then `run inetd`
-                echoes 2000 datagrams of random sizes through the udp
+                udp server finds no socket, ip answers); inetd (started at
+                boot) echoes 2000 datagrams of random sizes through the udp
                 server, each equal to what was sent.
 
 Tern boots with the static address 192.168.77.2/24 (kernel command line
@@ -308,15 +308,15 @@ def case_driver_crash(console: Console, net: netns.TapNetwork) -> list[str]:
 
 
 def case_udp_echo(console: Console, net: netns.TapNetwork, datagrams: int) -> list[str]:
-    """Nobody on port 7: ICMP port unreachable (Linux reports ECONNREFUSED on
-    the connected socket). With inetd's echo on the udp server: every
-    datagram comes back equal."""
+    """Nobody on port 4444: ICMP port unreachable (Linux reports ECONNREFUSED
+    on the connected socket). inetd's echo on port 7, through the udp
+    server: every datagram comes back equal."""
     program = r"""
 import errno, os, random, socket, sys
-guest, count = sys.argv[1], int(sys.argv[2])
+guest, count, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(2.0)
-s.connect((guest, 7))
+s.connect((guest, port))
 if count == 0:
     s.send(b"anyone?")
     try:
@@ -340,12 +340,11 @@ for i in range(count):
         print("different", i, len(data), len(reply))
 print("echoed", good, "of", count)
 """
-    result = net.run([sys.executable, "-c", program, net.guest, "0"], "UDP before inetd")
+    result = net.run([sys.executable, "-c", program, net.guest, "0", "4444"], "UDP to a closed port")
     if result.strip() != "error ECONNREFUSED":
         raise Failure(f"UDP to a closed port: expected ICMP port unreachable (ECONNREFUSED), got {result.strip()!r}")
-    since = console.type("run inetd")
-    console.wait(r"inetd: echo", 10, since=since)
-    result = net.run([sys.executable, "-c", program, net.guest, str(datagrams)], "UDP echo")
+    console.wait(r"inetd: echo", 30)
+    result = net.run([sys.executable, "-c", program, net.guest, str(datagrams), "7"], "UDP echo")
     if f"echoed {datagrams} of {datagrams}" not in result:
         raise Failure(f"UDP echo: {result.strip()[-500:]}")
     check_no_restarts(console)

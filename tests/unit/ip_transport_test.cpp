@@ -416,7 +416,7 @@ TEST_F(TransportUp, OtherProtocolsAndAClosedPortAreNotTaken)
 
 using TransportDown = TransportTest;
 
-// udpecho's way: one buffer, no flags, its own checksum (even a wrong one)
+// A transport that does it all itself: one buffer, no flags, its own checksum (even a wrong one)
 // goes out untouched.
 TEST_F(TransportDown, SingleBufferWithoutFlagsGoesOutUntouched)
 {
