@@ -22,6 +22,7 @@
 #include "proto/ip.hpp"
 #include "proto/socket.hpp"
 #include "runtime/channel.hpp"
+#include "runtime/alarm.hpp"
 #include "runtime/assert.hpp"
 #include "runtime/channel_link.hpp"
 #include "runtime/cpu.hpp"
@@ -143,11 +144,13 @@ private:
         uint64_t deadline = m_engine->next_deadline_ns();
         if (!m_ip.is_open() && m_ip_retry_ns < deadline)
             deadline = m_ip_retry_ns;
-        const uint64_t now = static_cast<uint64_t>(sys::uptime());
-        if (deadline != UINT64_MAX)
-            (void)sys::alarm(deadline > now ? (deadline - now) / 1'000'000 + 1 : 1);
+        m_alarm.before_sleep(static_cast<uint64_t>(sys::uptime()), deadline);
         sys::Message m{};
-        if (wait(set, m) && m.source != sys::endpoint::clock)
+        if (!wait(set, m))
+            return;
+        if (m.source == sys::endpoint::clock)
+            m_alarm.rang();
+        else
             control(m);
     }
 
@@ -247,6 +250,7 @@ private:
     bool m_ip_lost = false;
     bool m_ip_complained = false;
     uint64_t m_ip_retry_ns = 0;
+    Alarm m_alarm;
     Client m_clients[max_clients];
 };
 

@@ -14,6 +14,7 @@
 #include "proto/ip.hpp"
 #include "proto/nic.hpp"
 #include "runtime/assert.hpp"
+#include "runtime/alarm.hpp"
 #include "runtime/channel.hpp"
 #include "runtime/cpu.hpp"
 #include "runtime/print.hpp"
@@ -614,11 +615,13 @@ private:
         uint64_t deadline = m_stack.next_deadline_ns();
         if (m_ping.client != 0 && m_ping.deadline_ns < deadline)
             deadline = m_ping.deadline_ns;
-        const uint64_t now = now_ns();
-        if (deadline != UINT64_MAX)
-            (void)sys::alarm(deadline > now ? (deadline - now) / 1'000'000 + 1 : 1);
+        m_alarm.before_sleep(now_ns(), deadline);
         sys::Message m{};
-        if (tern::wait(set, m) && m.source != sys::endpoint::clock)
+        if (!tern::wait(set, m))
+            return;
+        if (m.source == sys::endpoint::clock)
+            m_alarm.rang();
+        else
             control(m);
     }
 
@@ -635,6 +638,7 @@ private:
     Link m_links[max_links];
     Transport m_transports[max_transports];
     Ping m_ping;
+    tern::Alarm m_alarm;
     uint32_t m_reported[ip::max_interfaces] = {}; // the DHCP address last announced
 };
 

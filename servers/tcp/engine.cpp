@@ -110,8 +110,22 @@ struct Lent {
     uint32_t length = 0;
 };
 
+// A pure ACK waiting for the end of the step (send_to_ip).
+struct WaitingAck {
+    bool used = false;
+    uint32_t source = 0;
+    uint32_t destination = 0;
+    uint16_t source_port = 0;
+    uint16_t destination_port = 0;
+    uint32_t acknowledgment = 0;
+    uint16_t window = 0;
+    BufferRef ref{};
+};
+
 struct Engine::Impl {
     Outbox ip;
+    WaitingAck acks[64];
+    uint32_t waiting_acks = 0;
     bool ip_up = false;
     tern::lwip::IpLayer layer;
     Client clients[max_clients];
@@ -171,7 +185,7 @@ const char* counter_name(Counter counter)
         "segments_received",    "segments_sent",      "bad_length",        "bad_checksum",
         "bad_options",          "no_pbuf",            "ip_send_failed",    "no_ip_buffer",
         "half_open_reaped",     "backlog_full",       "bad_request",       "client_stalled",
-        "connections_accepted", "connections_opened", "connections_failed",
+        "connections_accepted", "connections_opened", "connections_failed", "acks_merged",
     };
     static_assert(sizeof(names) / sizeof(names[0]) == static_cast<unsigned>(Counter::count));
     return names[static_cast<unsigned>(counter)];
@@ -184,6 +198,7 @@ bool counter_is_error(Counter counter)
     case Counter::segments_sent:
     case Counter::connections_accepted:
     case Counter::connections_opened:
+    case Counter::acks_merged:
         return false;
     default:
         return true;
@@ -224,6 +239,7 @@ bool Engine::ip_lost()
 {
     Impl& t = *m_impl;
     t.ip_up = false;
+    emit_waiting_acks(); // with ip gone: just freed
     t.ip.detach();
     // Let go of ip's buffers: out-of-order segments (the peer sends them
     // again) and bytes waiting for the application (copied, not lost).
@@ -361,6 +377,13 @@ void Engine::reap_half_open(uint16_t port)
 }
 
 // A segment lwIP wants sent: gathered into one of our buffers for ip.
+// Pure ACKs wait until the end of the step (when everything is published
+// anyway): a later ACK of the same connection that acknowledges more, or
+// moves the window, replaces the waiting one. A receiver that takes a batch
+// of segments from ip then sends one ACK for the batch instead of one for
+// every second segment, which spares ip, the driver and the NIC most of
+// the ACK traffic of a bulk transfer. Duplicate ACKs (the same number and
+// window) are never merged: the sender counts them for fast retransmit.
 int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
 {
     Impl& t = *m_impl;
@@ -368,7 +391,8 @@ int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
         count(Counter::no_ip_buffer);
         return ERR_RTE;
     }
-    if (!t.ip.has_room()) {
+    // Room for this segment and every ACK still waiting.
+    if (!t.ip.has_room(t.waiting_acks + 1)) {
         count(Counter::no_ip_buffer);
         return ERR_MEM;
     }
@@ -379,7 +403,60 @@ int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
     }
     BufferRef ref = buffer.value();
     ref.length = p->tot_len;
-    pbuf_copy_partial(p, m_pool.view().buffer(ref.index), p->tot_len, 0);
+    uint8_t* bytes = m_pool.view().buffer(ref.index);
+    pbuf_copy_partial(p, bytes, p->tot_len, 0);
+
+    tern::net::TcpHeader header;
+    if (!tern::net::TcpHeader::parse(bytes, ref.length, header)) { // lwIP's own: cannot happen
+        emit_segment(ref, source, destination);
+        return ERR_OK;
+    }
+    constexpr uint8_t control = tern::net::tcp_flag::syn | tern::net::tcp_flag::fin | tern::net::tcp_flag::rst;
+    const bool pure_ack = header.header_length == ref.length && (header.flags & control) == 0 &&
+                          (header.flags & tern::net::tcp_flag::ack) != 0;
+    WaitingAck* same = nullptr;
+    WaitingAck* free_entry = nullptr;
+    for (WaitingAck& w : t.acks) {
+        if (!w.used) {
+            free_entry = free_entry != nullptr ? free_entry : &w;
+            continue;
+        }
+        if (w.source == source && w.destination == destination && w.source_port == header.source_port &&
+            w.destination_port == header.destination_port) {
+            same = &w;
+            break;
+        }
+    }
+    const auto after = [](uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; };
+    if (same != nullptr) {
+        const bool superseded = pure_ack ? (after(header.acknowledgment, same->acknowledgment) ||
+                                            (header.acknowledgment == same->acknowledgment &&
+                                             header.window != same->window))
+                                         : !after(same->acknowledgment, header.acknowledgment);
+        if (superseded) {
+            (void)m_pool.free(same->ref);
+            count(Counter::acks_merged);
+        } else {
+            emit_segment(same->ref, same->source, same->destination);
+        }
+        same->used = false;
+        --t.waiting_acks;
+        free_entry = same;
+    }
+    if (!pure_ack || free_entry == nullptr) {
+        emit_segment(ref, source, destination);
+        return ERR_OK;
+    }
+    *free_entry = WaitingAck{true, source, destination, header.source_port, header.destination_port,
+                             header.acknowledgment, header.window, ref};
+    ++t.waiting_acks;
+    return ERR_OK;
+}
+
+// A segment in our buffer `ref` goes to ip (room was checked).
+void Engine::emit_segment(const BufferRef& ref, uint32_t source, uint32_t destination)
+{
+    Impl& t = *m_impl;
     (void)m_pool.lend(ref, ip_holder);
     Message& m = t.ip.claim();
     m = Message{};
@@ -389,7 +466,22 @@ int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
     m.words[0] = destination | uint64_t{source} << 32;
     m.words[1] = tern::net::tcp_checksum_offset;
     count(Counter::segments_sent);
-    return ERR_OK;
+}
+
+// The ACKs that waited for the end of the step.
+void Engine::emit_waiting_acks()
+{
+    Impl& t = *m_impl;
+    for (WaitingAck& w : t.acks) {
+        if (!w.used)
+            continue;
+        w.used = false;
+        if (t.ip_up)
+            emit_segment(w.ref, w.source, w.destination);
+        else
+            (void)m_pool.free(w.ref);
+    }
+    t.waiting_acks = 0;
 }
 
 // --- clients ---
@@ -820,6 +912,12 @@ void Engine::request_option(Client& client, Socket* s, const Message& m)
         if (bytes > TCP_WND)
             bytes = TCP_WND;
         s->receive_buffer = static_cast<uint32_t>(bytes);
+        // A larger buffer than before: what was held back opens now.
+        const uint32_t target = s->receive_buffer < TCP_WND ? TCP_WND - s->receive_buffer : 0;
+        if (s->window_withheld > target && s->pcb != nullptr && !s->listening) {
+            open_window(s, s->window_withheld - target);
+            s->window_withheld = target;
+        }
         break;
     }
     case sp::option::no_delay:
@@ -859,17 +957,33 @@ void Engine::request_received(Client& client, const Message& m)
         return;
     s->lent -= length < s->lent ? length : s->lent;
     if (s->pcb != nullptr && !s->listening) {
-        for (uint32_t left = length; left != 0;) {
-            const uint16_t chunk = static_cast<uint16_t>(left < 0xFFFF ? left : 0xFFFF);
-            tcp_recved(s->pcb, chunk);
-            left -= chunk;
+        // SO_RCVBUF below lwIP's window: the first bytes consumed do not
+        // open the window again, until it is that much narrower. The right
+        // edge never moves back (no shrinking window), it just stays put.
+        uint32_t opens = length;
+        const uint32_t target = s->receive_buffer < TCP_WND ? TCP_WND - s->receive_buffer : 0;
+        if (s->window_withheld < target) {
+            const uint32_t keep = target - s->window_withheld < opens ? target - s->window_withheld : opens;
+            s->window_withheld += keep;
+            opens -= keep;
         }
-        if (s->pcb->refused_data != nullptr) { // room again for what lwIP kept
+        open_window(s, opens);
+        if (s->pcb != nullptr && s->pcb->refused_data != nullptr) { // room again for what lwIP kept
             push_received(s);
             tcp_process_refused_data(s->pcb);
         }
     }
     mark(s);
+}
+
+// tcp_recved() takes 16 bits at a time.
+void Engine::open_window(Socket* s, uint32_t bytes)
+{
+    for (uint32_t left = bytes; left != 0;) {
+        const uint16_t chunk = static_cast<uint16_t>(left < 0xFFFF ? left : 0xFFFF);
+        tcp_recved(s->pcb, chunk);
+        left -= chunk;
+    }
 }
 
 // --- lwIP's callbacks ---
@@ -1198,6 +1312,7 @@ void Engine::flush_marked()
 void Engine::flush_all()
 {
     Impl& t = *m_impl;
+    emit_waiting_acks();
     if (t.ip_up)
         t.ip.flush();
     for (Client& c : t.clients) {

@@ -54,6 +54,7 @@ enum class Counter : uint8_t {
     connections_accepted,
     connections_opened,
     connections_failed, // ended with an error (reset, timeout)
+    acks_merged,      // pure ACKs replaced by a later one before they left (send_to_ip)
     count,
 };
 const char* counter_name(Counter counter);
@@ -168,6 +169,7 @@ private:
     void request_close(Client& client, uint32_t id, Socket* s);
     void request_option(Client& client, Socket* s, const Message& m);
     void request_received(Client& client, const Message& m);
+    void open_window(Socket* s, uint32_t bytes);
     void orphan(Socket* s);
     bool attach_new_pcb(Socket* s);
     void attach(Socket* s, tcp_pcb* pcb);
@@ -183,6 +185,8 @@ private:
     void reap_half_open(uint16_t port);
 
     // output
+    void emit_segment(const BufferRef& ref, uint32_t source, uint32_t destination);
+    void emit_waiting_acks();
     void result(Socket* s, uint32_t request, int error, uint64_t endpoint = 0);
     void event(Socket* s, uint32_t type, uint64_t word1 = 0);
     void flush_all();

@@ -184,6 +184,8 @@ TEST_F(TcpEngine, BulkTransferArrivesIntactInBothDirections)
     EXPECT_TRUE(app_a.received[1] == two);
     // Received bytes come packed: far fewer buffers than segments.
     EXPECT_LT(app_b.data_messages.size(), one.size() / 1460);
+    // ACKs of a batch leave as one.
+    EXPECT_GT(b->counter("acks_merged"), 0u);
     close(app_a, 1);
     close(app_b, server);
     close(app_b, 1);
@@ -253,6 +255,38 @@ TEST_F(TcpEngine, SlowReaderClosesTheWindowWithoutLosingBytes)
     send_all(app_a, 1, std::vector<uint8_t>(data.begin() + static_cast<long>(sent), data.end()), 2048,
              [&] { return app_b.received[server].size() == data.size(); });
     EXPECT_TRUE(app_b.received[server] == data);
+    close(app_a, 1);
+    close(app_b, server);
+    close(app_b, 1);
+}
+
+TEST_F(TcpEngine, ASmallReceiveBufferNarrowsTheWindow)
+{
+    const uint32_t server = connect_pair();
+    app_b.request(sp::set_option, server, sp::option::receive_buffer, 16384);
+    const auto first = random_bytes(1 << 20, 17);
+    send_all(app_a, 1, first, 2048, [&] { return app_b.received[server].size() == first.size(); });
+    // Now B stops reading: no more than its 16 KiB may arrive.
+    app_b.data_messages.clear(); // all given back already
+    app_b.hold = true;
+    const size_t before = app_b.received[server].size();
+    const auto second = random_bytes(256 << 10, 18);
+    size_t sent = 0;
+    run_until([&] {
+        while (sent < second.size() && app_a.send(1, second.data() + sent, 2048))
+            sent += 2048;
+        return false;
+    }, 3'000);
+    const size_t parked = app_b.received[server].size() - before;
+    EXPECT_GT(parked, 0u);
+    EXPECT_LE(parked, 16384u + 1460u);
+    app_b.hold = false;
+    for (const Message& m : app_b.data_messages)
+        app_b.give_back(m);
+    send_all(app_a, 1, std::vector<uint8_t>(second.begin() + static_cast<long>(sent), second.end()), 2048,
+             [&] { return app_b.received[server].size() == first.size() + second.size(); });
+    EXPECT_TRUE(std::equal(second.begin(), second.end(), app_b.received[server].begin() + static_cast<long>(before)));
+    EXPECT_EQ(b->counter("bad_request"), 0u);
     close(app_a, 1);
     close(app_b, server);
     close(app_b, 1);
