@@ -24,12 +24,25 @@ Benchmarks (not tests: CTest never runs them; `./tern bench NAME` builds first):
             Debian's linux-image-amd64 kernel with a small initramfs that
             tools/linux_guest.py builds from Debian packages. Prints Tern/Linux
             ratios (for times Linux/Tern: above 1, Tern is better). Needs root.
-            Tern's UDP rows read n/a while the ISO has no `udpecho` program.
+            Tern's UDP echo is inetd's (started at boot, else with `run inetd`).
+  stream    bulk throughput, Tern against the same Linux guest in the same
+            QEMU configuration, iperf3-style, one run of --seconds (default 10)
+            each: TCP host -> guest (tools/tcp_stream.py sends to discard, port
+            9, and waits for the guest's close), TCP guest -> host (reads from
+            chargen, port 19), and UDP echo (port 7) of 1472-byte datagrams, 64
+            outstanding (udp_echo_client): Mb/s and losses. Tern serves them
+            with inetd (at boot, else `run inetd`), Linux with
+            tools/linux-guest/stream_server.c and udp_echo.c. --netdev tap (default as root): a tap in a private
+            namespace, as net; --netdev user: QEMU's user-mode networking with
+            hostfwd ports on 127.0.0.1 (no root). Prints Tern/Linux ratios
+            (goal: >= 1.5x) and each guest's counters (Tern: netstat -s and -i;
+            Linux: /proc/net/snmp, netstat) before and after.
 
 Logs and raw results go to build/bench-logs/: <program>.log (serial console of
 the QEMU run), channels-host.json (Google Benchmark's JSON output), and for net
 net-<guest>-serial.log (serial console and QEMU's messages) and
-net-<guest>-tools.log (every ping / udp_echo_client command and its output).
+net-<guest>-tools.log (every ping / udp_echo_client command and its output);
+for stream the same as stream-<guest>-{serial,tools}.log.
 
 Exit status: 0 when everything ran and was parsed (whether or not a goal was
 met: the table says), 1 when a part failed or printed no figures, 2 on a usage
@@ -42,14 +55,17 @@ import argparse
 import json
 import os
 import re
+import resource
 import shlex
 import signal
+import socket
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 
@@ -63,6 +79,7 @@ BENCHMARKS = {
     "channels": "ring vs boost::lockfree::spsc_queue vs pipe on the host, then channel vs IPC in the OS",
     "ipc": "the OS's bench-ipc: system call, IPC call/reply and notification costs",
     "net": "ICMP/UDP echo RTT and packets/s from a netns: Tern vs a Linux guest in the same QEMU (root)",
+    "stream": "TCP both ways and UDP echo throughput (iperf3-style): Tern vs a Linux guest in the same QEMU",
 }
 
 GOAL_UNBATCHED = 1.0    # ring one at a time / boost one at a time
@@ -500,18 +517,14 @@ LINUX_GUEST_TOOL = ROOT / "tools" / "linux_guest.py"
 LINUX_GUEST_DIR = BUILD / "linux-guest"
 NET_GUESTS = ("tern", "linux")
 NET_SMP = 2
-NET_GUEST_ADDRESS = "192.168.77.2"
+NET_GUEST_ADDRESS = netns.GUEST_ADDRESS  # on the tap
+USER_GUEST_ADDRESS = "10.0.2.15"         # on QEMU's user-mode networking (where hostfwd forwards to)
 NET_PREFIX = 24
-TERN_NET_CMDLINE = f"test=processes ip.ip={NET_GUEST_ADDRESS}/{NET_PREFIX}"
-LINUX_APPEND = f"console=ttyS0 guest_ip={NET_GUEST_ADDRESS}/{NET_PREFIX} panic=-1"
-TERN_READY = re.compile(r"ip: eth0: " + re.escape(f"{NET_GUEST_ADDRESS}/{NET_PREFIX}") + r" \(static\)")
-LINUX_READY = re.compile(r"linux-guest: ready " + re.escape(NET_GUEST_ADDRESS) + r"\b")
 GUEST_BROKEN = {
     "tern": re.compile(r"EXCEPTION|PANIC"),
     "linux": re.compile(r"linux-guest: FAILED|Kernel panic"),
 }
-UDPECHO_SERVING = re.compile(r"udpecho: serving UDP port 7\b")
-UDPECHO_ABSENT = re.compile(r"run: (no service|'udpecho')|udpecho: FAILED")
+TERN_PROMPT = re.compile(r"^tern> ?$")
 
 WARM_UP_SECONDS = 15        # ping every 100 ms until the first reply, at most this long
 FLOOD_COUNT, FLOOD_DEADLINE = 5000, 60
@@ -519,7 +532,6 @@ PRELOAD, PRELOAD_COUNT, PRELOAD_DEADLINE = 16, 20000, 30
 UDP_WINDOW, UDP_SIZE, UDP_SECONDS = 32, 64, 5.0
 UDP_RTT_SECONDS = 3.0
 UDP_TIMEOUT_MS = 500
-UDPECHO_START_SECONDS = 15
 POWEROFF_SECONDS = 15
 # Typed after the measurements so that the serial log holds the guest's own
 # counters: (command, a regex that shows its output is complete).
@@ -530,23 +542,57 @@ GUEST_STATS = {
 # When more than this share of the host's CPU time is busy just before a guest
 # boots, other programs compete with QEMU and the figures are not trustworthy.
 BUSY_SHARE = 0.25
+# When other programs take more than this share of the host's CPU time while a
+# measurement runs, that measurement is flagged.
+OTHER_LOAD_SHARE = 0.15
+
+
+def cpu_times() -> tuple[int, int]:
+    """(all, idle) time of all host cores, in clock ticks (/proc/stat)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    return sum(values), values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
 
 
 def host_busy_share(seconds: float = 1.0) -> Optional[float]:
     """The share of all host cores' time spent busy over `seconds` (from /proc/stat)."""
-    def sample() -> tuple[int, int]:
-        with open("/proc/stat") as f:
-            values = [int(v) for v in f.readline().split()[1:]]
-        idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-        return sum(values), idle
     try:
-        total0, idle0 = sample()
+        total0, idle0 = cpu_times()
         time.sleep(seconds)
-        total1, idle1 = sample()
+        total1, idle1 = cpu_times()
     except (OSError, ValueError, IndexError):
         return None
     total = total1 - total0
     return 1 - (idle1 - idle0) / total if total > 0 else None
+
+
+class OtherLoad:
+    """How much of the host's CPU time went to programs other than the guest's
+    QEMU (`pid`) and our own children (the measuring tool) between creation and
+    share(): a measurement taken while that is high is disturbed."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.start = self.sample()
+
+    def sample(self) -> Optional[tuple[float, float, float]]:
+        try:
+            total, idle = cpu_times()
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            qemu = int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, ValueError, IndexError):
+            return None
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        tick = os.sysconf("SC_CLK_TCK")
+        return total / tick, (total - idle - qemu) / tick, children.ru_utime + children.ru_stime
+
+    def share(self) -> Optional[float]:
+        end = self.sample()
+        if self.start is None or end is None or end[0] <= self.start[0]:
+            return None
+        other = (end[1] - self.start[1]) - (end[2] - self.start[2])
+        return max(0.0, other / (end[0] - self.start[0]))
 
 
 @dataclass
@@ -628,12 +674,21 @@ class GuestFigures:
     problems: list[str] = field(default_factory=list)
 
 
-def net_qemu_command(guest: str, netdev: str, args: argparse.Namespace) -> list[str]:
+def guest_qemu_command(guest: str, netdev: str, address: str, args: argparse.Namespace) -> list[str]:
+    """The same machine for both guests; only what boots differs. `address` is
+    the guest's static address (/24)."""
     common = dict(smp=NET_SMP, accel=args.accel, netdev=netdev, serial="stdio")
     if guest == "tern":
-        return qemu_tool.build_command(BUILD / "tern.iso", cmdline=TERN_NET_CMDLINE, **common)
-    return qemu_tool.build_command(kernel=LINUX_GUEST_DIR / "vmlinuz",
-                                   initrd=LINUX_GUEST_DIR / "initramfs.cpio.gz", append=LINUX_APPEND, **common)
+        return qemu_tool.build_command(BUILD / "tern.iso", cmdline=f"test=processes ip.ip={address}/{NET_PREFIX}",
+                                       **common)
+    return qemu_tool.build_command(kernel=LINUX_GUEST_DIR / "vmlinuz", initrd=LINUX_GUEST_DIR / "initramfs.cpio.gz",
+                                   append=f"console=ttyS0 guest_ip={address}/{NET_PREFIX} panic=-1", **common)
+
+
+def ready_line(guest: str, address: str) -> re.Pattern:
+    if guest == "tern":
+        return re.compile(r"ip: eth0: " + re.escape(f"{address}/{NET_PREFIX}") + r" \(static\)")
+    return re.compile(r"linux-guest: ready " + re.escape(address) + r"\b")
 
 
 def net_tool_commands() -> list[tuple[str, list[str], float]]:
@@ -684,72 +739,175 @@ class ToolLog:
             f.write(text)
 
 
-def run_in_namespace(net, what: str, argv: list[str], timeout: float, log: ToolLog) -> tuple[int, str]:
-    cmd = net.command(argv)
-    log.write(f"\n== {what}\n$ {shlex.join(cmd)}\n")
-    print(f"   {what}: {shlex.join(argv)}", flush=True)
-    try:
-        result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                stdin=subprocess.DEVNULL, timeout=timeout)
-    except subprocess.TimeoutExpired as err:
-        out = err.stdout.decode(errors="replace") if isinstance(err.stdout, bytes) else (err.stdout or "")
-        log.write(out + f"[killed after {timeout:g} s]\n")
-        return -1, out
-    log.write(result.stdout + f"[exit status {result.returncode}]\n")
-    return result.returncode, result.stdout
+def free_port(proto: str) -> int:
+    """A port on 127.0.0.1 that nothing uses right now (for a hostfwd)."""
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class GuestRun:
+    """One guest booted for a network benchmark (net, stream), and the host-side
+    tools run against it. `kind` "tap": the e1000 on a tap in a private
+    namespace (tools/netns.py), tools run inside it and reach the guest at its
+    address. "user": QEMU's user-mode networking, each (protocol, guest port)
+    of `forwards` forwarded from a free port on 127.0.0.1 (hostfwd); tools run
+    here. Methods raise BenchError when something fails; close() always cleans up."""
+
+    def __init__(self, guest: str, bench: str, kind: str = "tap", forwards: Sequence[tuple[str, int]] = ()):
+        self.guest = guest
+        self.label = "Tern" if guest == "tern" else "Linux"
+        self.kind = kind
+        self.serial_log = LOG_DIR / f"{bench}-{guest}-serial.log"
+        self.tools_log = ToolLog(LOG_DIR / f"{bench}-{guest}-tools.log")
+        self.where = f"(serial log {rel(self.serial_log)}, commands and outputs {rel(self.tools_log.path)})"
+        self.address = NET_GUEST_ADDRESS if kind == "tap" else USER_GUEST_ADDRESS
+        self.forwards = {(proto, port): free_port(proto) for proto, port in forwards} if kind == "user" else {}
+        self.net: Optional[netns.TapNetwork] = None
+        self.console: Optional[SerialConsole] = None
+        self.notes: list[str] = []
+
+    def netdev(self) -> str:
+        if self.net is not None:
+            return self.net.netdev_option()
+        return "user,id=net0" + "".join(f",hostfwd={proto}:127.0.0.1:{host}-:{port}"
+                                        for (proto, port), host in self.forwards.items())
+
+    def target(self, proto: str, port: int) -> tuple[str, int]:
+        """Where the host's tools reach the guest's `port`."""
+        return (self.address, port) if self.kind == "tap" else ("127.0.0.1", self.forwards[(proto, port)])
+
+    def boot(self, args: argparse.Namespace) -> None:
+        """Starts QEMU and waits for the guest's ready line."""
+        if self.kind == "tap":
+            try:
+                self.net = netns.TapNetwork.create("tern-bench")
+            except netns.NetnsError as err:
+                raise BenchError(str(err)) from None
+        busy = host_busy_share()
+        if busy is not None and busy > BUSY_SHARE:
+            self.notes.append(f"WARNING: the host's CPUs were {busy:.0%} busy just before {self.label} booted: other "
+                              "programs competed with QEMU, so its figures are disturbed; run again on an idle "
+                              "machine")
+        cmd = guest_qemu_command(self.guest, self.netdev(), self.address, args)
+        argv = self.net.command(cmd) if self.net else cmd
+        self.tools_log.write((f"namespace {self.net.namespace}\n" if self.net else "") + f"$ {shlex.join(argv)}\n")
+        where = f"in namespace {self.net.namespace}" if self.net else "on user-mode networking"
+        print(f"== {self.label}: booting {where}: {shlex.join(cmd)}", flush=True)
+        try:
+            self.console = SerialConsole(argv, self.serial_log)
+        except OSError as err:
+            raise BenchError(f"cannot start {argv[0]}: {err}; run ./tern setup") from None
+        start = time.monotonic()
+        ready = ready_line(self.guest, self.address)
+        seen = self.console.wait_for(ready, args.timeout, fail=GUEST_BROKEN[self.guest])
+        if not seen.match:
+            why = (f"said: {seen.failed}" if seen.failed else "QEMU exited" if self.console.eof else
+                   f"no ready line (/{ready.pattern}/) within {args.timeout:g} s")
+            raise BenchError(f"did not come up: {why} {self.where}; last lines:\n{self.console.tail()}")
+        print(f"   ready after {time.monotonic() - start:.1f} s: {seen.match.group(0)}", flush=True)
+
+    def run(self, what: str, argv: list[str], timeout: float, quiet: bool = False,
+            measured: bool = True) -> tuple[int, str]:
+        """Runs a host tool against the guest (in the namespace on a tap); its exit status and output.
+        `quiet`: not shown on the terminal. `measured`: warns when other programs disturbed it."""
+        cmd = self.net.command(argv) if self.net else argv
+        self.tools_log.write(f"\n== {what}\n$ {shlex.join(cmd)}\n")
+        if not quiet:
+            print(f"   {what}: {shlex.join(argv)}", flush=True)
+        load = OtherLoad(self.console.proc.pid)
+        try:
+            result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    stdin=subprocess.DEVNULL, timeout=timeout)
+        except subprocess.TimeoutExpired as err:
+            out = err.stdout.decode(errors="replace") if isinstance(err.stdout, bytes) else (err.stdout or "")
+            self.tools_log.write(out + f"[killed after {timeout:g} s]\n")
+            return -1, out
+        other = load.share()
+        self.tools_log.write(result.stdout + f"[exit status {result.returncode}; other programs' share of the "
+                             f"host's CPU time meanwhile: {'?' if other is None else f'{other:.0%}'}]\n")
+        if measured and other is not None and other > OTHER_LOAD_SHARE:
+            self.notes.append(f"WARNING: other programs took {other:.0%} of the host's CPU time during {self.label}'s "
+                              f"{what}: that figure is disturbed; run again on an idle machine")
+        return result.returncode, result.stdout
+
+    def warm_up(self) -> None:
+        """Waits until the guest answers: the NIC may hold reception for a moment
+        after it is enabled (Tern's does for ~1 s). On a tap: ping every 100 ms
+        until the first reply. On user-mode networking (no ping): one UDP echo
+        (port 7) at a time until one comes back."""
+        if self.kind == "tap":
+            _, out = self.run("warm-up", ["ping", "-c", "1", "-i", "0.1", "-w", str(WARM_UP_SECONDS), self.address],
+                              WARM_UP_SECONDS + 10, measured=False)
+            warm = parse_ping(out)
+            if not warm or warm.received == 0:
+                raise BenchError(f"never answered ping within {WARM_UP_SECONDS} s {self.where}")
+            return
+        address, port = self.target("udp", ECHO_PORT)
+        probe = [str(UDP_CLIENT), address, "--port", str(port), "--window", "1", "--size", "64",
+                 "--duration", "0.5", "--timeout", "100"]
+        print(f"   warm-up: {shlex.join(probe)} (until an echo comes back)", flush=True)
+        deadline = time.monotonic() + WARM_UP_SECONDS
+        while time.monotonic() < deadline:
+            result = parse_udp(self.run("warm-up", probe, 10, quiet=True, measured=False)[1])
+            if result is not None and result.fields["received"] > 0:
+                return
+        raise BenchError(f"never answered UDP echo (port 7) within {WARM_UP_SECONDS} s {self.where}")
+
+    def shell(self, command: str, timeout: float = 20.0) -> list[str]:
+        """Types `command` into the guest's shell; returns the lines it printed."""
+        console = self.console
+        if self.guest == "linux":
+            # /init runs each line it reads; no prompt, so a marker line ends the output.
+            token = f"bench-done-{time.monotonic_ns()}"
+            since = console.mark()
+            if not console.send(f"{command}; echo {token}"):
+                raise BenchError(f"cannot type `{command}` (QEMU gone?)")
+            end = console.wait_for(re.compile(f"^{token}$"), timeout, since=since, partial=False)
+            if end.index is None:
+                raise BenchError(f"`{command}` did not finish within {timeout:g} s {self.where}")
+            return [line for line in console.all_lines()[since:end.index] if token not in line]
+        # Tern: a fresh prompt first (other processes may have printed after the last one).
+        since = console.mark()
+        console.send("")
+        console.wait_for(TERN_PROMPT, timeout, since=since + 1)
+        since = console.mark()
+        if not console.send(command):
+            raise BenchError(f"cannot type `{command}` (QEMU gone?)")
+        echo = console.wait_for(re.compile(re.escape(command) + "$"), timeout, since=since, partial=False)
+        end = console.wait_for(TERN_PROMPT, timeout, since=(echo.index or since) + 1)
+        if echo.index is None or end.index is None:
+            raise BenchError(f"`{command}` did not finish within {timeout:g} s {self.where}")
+        return console.all_lines()[echo.index + 1:end.index]
+
+    def power_off(self) -> None:
+        self.console.send("poweroff")
+        if self.console.exited(POWEROFF_SECONDS) is None:
+            self.notes.append(f"{self.label} did not power off within {POWEROFF_SECONDS} s; QEMU was stopped")
+
+    def close(self) -> None:
+        if self.console is not None:
+            self.console.close()
+        if self.net is not None:
+            self.net.close()
 
 
 def measure_guest(guest: str, args: argparse.Namespace) -> GuestFigures:
     """Boots `guest` in its own namespace, measures, powers it off. Never raises
     BenchError: what failed goes into the figures' problems."""
     figures = GuestFigures(guest)
-    label = "Tern" if guest == "tern" else "Linux"
-    serial_log = LOG_DIR / f"net-{guest}-serial.log"
-    tools_log = ToolLog(LOG_DIR / f"net-{guest}-tools.log")
-    where = f"(serial log {rel(serial_log)}, commands and outputs {rel(tools_log.path)})"
+    run = GuestRun(guest, "net")
+    label, where = run.label, run.where
     try:
-        net = netns.TapNetwork.create("tern-bench")
-    except netns.NetnsError as err:
-        figures.problems.append(f"{label}: {err}")
-        return figures
-    console = None
-    try:
-        busy = host_busy_share()
-        if busy is not None and busy > BUSY_SHARE:
-            figures.notes.append(f"WARNING: the host's CPUs were {busy:.0%} busy just before {label} booted: other "
-                                 "programs competed with QEMU, so its figures are disturbed; run again on an idle "
-                                 "machine")
-        cmd = net_qemu_command(guest, net.netdev_option(), args)
-        tools_log.write(f"namespace {net.namespace}\n$ {shlex.join(net.command(cmd))}\n")
-        print(f"== {label}: booting in namespace {net.namespace}: {shlex.join(cmd)}", flush=True)
-        try:
-            console = SerialConsole(net.command(cmd), serial_log)
-        except OSError as err:
-            raise BenchError(f"cannot start {cmd[0]}: {err}; run ./tern setup") from None
-        start = time.monotonic()
-        ready = TERN_READY if guest == "tern" else LINUX_READY
-        seen = console.wait_for(ready, args.timeout, fail=GUEST_BROKEN[guest])
-        match, broken = seen.match, seen.failed
-        if not match:
-            why = (f"said: {broken}" if broken else
-                   "QEMU exited" if console.eof else f"no ready line (/{ready.pattern}/) within {args.timeout:g} s")
-            figures.problems.append(f"{label} did not come up: {why} {where}; last lines:\n{console.tail()}")
-            return figures
-        print(f"   ready after {time.monotonic() - start:.1f} s: {match.group(0)}", flush=True)
-
-        # The NIC may hold reception for a moment after it is enabled (Tern's does
-        # for ~1 s): ping every 100 ms until the first reply.
-        status, out = run_in_namespace(net, "warm-up", ["ping", "-c", "1", "-i", "0.1", "-w", str(WARM_UP_SECONDS),
-                                                        NET_GUEST_ADDRESS], WARM_UP_SECONDS + 10, tools_log)
-        warm = parse_ping(out)
-        if not warm or warm.received == 0:
-            figures.problems.append(f"{label} never answered ping within {WARM_UP_SECONDS} s {where}")
-            return figures
+        run.boot(args)
+        console = run.console
+        run.warm_up()
 
         (flood_what, flood_cmd, flood_to), (pre_what, pre_cmd, pre_to), udp_cmd, rtt_cmd = net_tool_commands()
         for attr, what, argv, timeout in (("flood", flood_what, flood_cmd, flood_to),
                                           ("preload", pre_what, pre_cmd, pre_to)):
-            status, out = run_in_namespace(net, what, argv, timeout, tools_log)
+            status, out = run.run(what, argv, timeout)
             result = parse_ping(out)
             if result is None or result.received == 0:
                 figures.problems.append(f"{label}: {what}: "
@@ -761,21 +919,14 @@ def measure_guest(guest: str, args: argparse.Namespace) -> GuestFigures:
                 figures.notes.append(f"{label}, {what}: {result.oddities()}")
 
         if guest == "tern":
-            mark = console.mark()
-            if not console.send("run udpecho"):
-                figures.udp_missing = "could not type `run udpecho` (QEMU gone?)"
-            else:
-                seen = console.wait_for(UDPECHO_SERVING, UDPECHO_START_SECONDS, since=mark, fail=UDPECHO_ABSENT)
-                match, absent = seen.match, seen.failed
-                if absent:
-                    figures.udp_missing = f"no UDP echo server in Tern yet (the shell said: {absent})"
-                elif not match:
-                    figures.udp_missing = (f"`run udpecho` printed no 'udpecho: serving UDP port 7' within "
-                                           f"{UDPECHO_START_SECONDS} s")
-                    figures.problems.append(f"Tern: {figures.udp_missing} {where}")
+            try:
+                start_inetd(run)
+            except BenchError as err:
+                figures.udp_missing = f"no UDP echo server in Tern: {err}"
+                figures.problems.append(f"Tern: {figures.udp_missing}")
         if figures.udp_missing is None:
             for attr, (what, argv, timeout) in (("udp", udp_cmd), ("udp_rtt", rtt_cmd)):
-                status, out = run_in_namespace(net, what, argv, timeout, tools_log)
+                status, out = run.run(what, argv, timeout)
                 result = parse_udp(out)
                 if result is None or result.fields["received"] == 0:
                     reason = ("udp_echo_client printed no result line" if result is None else
@@ -793,18 +944,13 @@ def measure_guest(guest: str, args: argparse.Namespace) -> GuestFigures:
         mark = console.mark()
         if console.send(stats):
             console.wait_for(done, 10, since=mark)
-        console.send("poweroff")
-        status = console.exited(POWEROFF_SECONDS)
-        if status is None:
-            figures.notes.append(f"{label} did not power off within {POWEROFF_SECONDS} s; QEMU was stopped")
-        return figures
+        run.power_off()
     except BenchError as err:
         figures.problems.append(f"{label}: {err}")
-        return figures
     finally:
-        if console is not None:
-            console.close()
-        net.close()
+        run.close()
+        figures.notes[:0] = run.notes
+    return figures
 
 
 def build_linux_guest() -> Optional[str]:
@@ -871,19 +1017,25 @@ def format_value(value: Optional[float], unit: str) -> str:
     return f"{value:.1f}"
 
 
-def net_table(tern: GuestFigures, linux: GuestFigures, args: argparse.Namespace) -> str:
-    rows = net_rows(tern, linux)
+def ratio_lines(rows: list[NetRow]) -> list[str]:
+    """The rows of a Tern-vs-Linux table, with their header."""
     micro = "\u00b5s" if _unicode_ok() else "us"
-    out = [f"Network: Tern vs a Linux guest (QEMU {args.accel}, {NET_SMP} cores, e1000 on a tap; measured from "
-           f"the namespace's side; Linux: {linux_guest_version()})", ""]
-    out.append(f"  {'':34} {'unit':>9} {'better':>7} {'Tern':>10} {'Linux':>10}   Tern vs Linux")
+    width = max(34, *(len(r.text) for r in rows))
+    out = [f"  {'':{width}} {'unit':>9} {'better':>7} {'Tern':>10} {'Linux':>10}   Tern vs Linux"]
     for r in rows:
         unit = micro if r.unit == "us" else r.unit
         ratio = r.ratio()
         how = "Tern/Linux" if r.higher_better else "Linux/Tern"
         shown = "n/a" if ratio is None else f"{ratio_text(ratio)} ({how})"
-        out.append(f"  {r.text:34} {unit:>9} {'higher' if r.higher_better else 'lower':>7} "
+        out.append(f"  {r.text:{width}} {unit:>9} {'higher' if r.higher_better else 'lower':>7} "
                    f"{format_value(r.tern, r.unit):>10} {format_value(r.linux, r.unit):>10}   {shown}")
+    return out
+
+
+def net_table(tern: GuestFigures, linux: GuestFigures, args: argparse.Namespace) -> str:
+    out = [f"Network: Tern vs a Linux guest (QEMU {args.accel}, {NET_SMP} cores, e1000 on a tap; measured from "
+           f"the namespace's side; Linux: {linux_guest_version()})", ""]
+    out += ratio_lines(net_rows(tern, linux))
     out.append("")
     out.append("  Tern vs Linux above 1: Tern is better (rates: Tern/Linux; times: Linux/Tern).")
     for figures in (tern, linux):
@@ -900,6 +1052,16 @@ def run_net(args: argparse.Namespace) -> list[str]:
     reason = net_unavailable()
     if reason:
         raise BenchError(reason)
+    results, problems = measure_both(args, measure_guest, GuestFigures)
+    print()
+    print(net_table(results["tern"], results["linux"], args))
+    return problems
+
+
+def measure_both(args: argparse.Namespace, measure, empty) -> tuple[dict, list[str]]:
+    """Builds the Linux guest, then runs `measure(guest, args)` for Tern and for
+    Linux, one after the other. Returns each guest's figures (`empty(guest)` when
+    it could not run) and every problem."""
     missing = [f"{rel(path)} ({fix})" for path, fix in ((UDP_CLIENT, "./tern build"),
                                                           (BUILD / "tern.iso", "./tern build"))
                if not path.is_file()]
@@ -912,14 +1074,255 @@ def run_net(args: argparse.Namespace) -> list[str]:
     for guest in NET_GUESTS:
         if guest == "linux" and linux_problem:
             problems.append(linux_problem)
-            results[guest] = GuestFigures(guest)
+            results[guest] = empty(guest)
             continue
         print(flush=True)
-        results[guest] = measure_guest(guest, args)
+        results[guest] = measure(guest, args)
         problems += results[guest].problems
+    return results, problems
+
+
+# --- stream: bulk TCP and UDP throughput, Tern against a Linux guest ----------------------
+
+TCP_STREAM = ROOT / "tools" / "tcp_stream.py"
+ECHO_PORT, DISCARD_PORT, CHARGEN_PORT = 7, 9, 19
+STREAM_FORWARDS = (("tcp", DISCARD_PORT), ("tcp", CHARGEN_PORT), ("udp", ECHO_PORT))
+STREAM_SECONDS = 10.0
+STREAM_UDP_SIZE, STREAM_UDP_WINDOW = 1472, 64  # 1472: the largest datagram in one 1500-byte frame
+STREAM_CLOSE_TIMEOUT = 60   # the discard server must close within this long after the last byte
+STREAM_GOAL = 1.5           # issue 6: Tern >= 1.5x Linux
+INETD_SERVING = re.compile(r"inetd: echo tcp/udp")
+INETD_FAILED = re.compile(r"inetd: cannot|run: (no service|'inetd')")
+INETD_BOOT_SECONDS = 10     # boot/modules.txt starts inetd: wait this long for it after the ready line,
+INETD_START_SECONDS = 40    # else `run inetd`, which itself waits up to 30 s for the tcp and udp servers
+# The guest's counters, read before and after the measurements.
+GUEST_COUNTERS = {"tern": ("netstat -s", "netstat -i"), "linux": ("cat /proc/net/snmp /proc/net/netstat",)}
+# Linux has hundreds; these are the ones that say where bytes went or were lost.
+LINUX_COUNTERS_SHOWN = ("Ip InDiscards", "Tcp InSegs", "Tcp OutSegs", "Tcp RetransSegs", "Tcp InErrs",
+                        "Tcp OutRsts", "Udp InDatagrams", "Udp OutDatagrams", "Udp InErrors", "Udp RcvbufErrors",
+                        "Udp SndbufErrors", "TcpExt TCPTimeouts", "TcpExt TCPBacklogDrop", "TcpExt TCPRcvQDrop",
+                        "TcpExt TCPOFOQueue")
+
+
+@dataclass
+class TcpResult:
+    direction: str
+    bytes: int
+    seconds: float
+    mbps: float
+    end: str
+
+
+TCP_LINE = re.compile(r"tcp_stream: (send|receive) bytes (\d+) seconds ([0-9.]+) mbps ([0-9.]+) end (.*)$", re.M)
+
+
+def parse_tcp(text: str) -> Optional[TcpResult]:
+    match = TCP_LINE.search(text)
+    if not match:
+        return None
+    direction, moved, seconds, mbps, end = match.groups()
+    return TcpResult(direction, int(moved), float(seconds), float(mbps), end.strip())
+
+
+@dataclass
+class StreamFigures:
+    name: str
+    tcp_in: Optional[TcpResult] = None    # host -> guest, to discard
+    tcp_out: Optional[TcpResult] = None   # guest -> host, from chargen
+    udp: Optional[UdpResult] = None       # windowed echo
+    counters: str = ""                    # what changed in the guest's counters meanwhile
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def stream_tool_commands(target, seconds: float) -> list[tuple[str, str, list[str], float]]:
+    """(attribute, what, argv, timeout) of each measurement, in order; `target(proto, port)`
+    says where the host reaches the guest's port."""
+    def tcp(direction: str, port: int) -> list[str]:
+        address, host_port = target("tcp", port)
+        return [sys.executable, str(TCP_STREAM), direction, address, str(host_port), "--seconds", f"{seconds:g}",
+                *(["--close-timeout", str(STREAM_CLOSE_TIMEOUT)] if direction == "send" else [])]
+    address, udp_port = target("udp", ECHO_PORT)
+    return [
+        ("tcp_in", "TCP host -> guest (discard)", tcp("send", DISCARD_PORT), seconds + STREAM_CLOSE_TIMEOUT + 30),
+        ("tcp_out", "TCP guest -> host (chargen)", tcp("receive", CHARGEN_PORT), seconds + 30),
+        ("udp", f"UDP echo {STREAM_UDP_SIZE} B, {STREAM_UDP_WINDOW} outstanding",
+         [str(UDP_CLIENT), address, "--port", str(udp_port), "--window", str(STREAM_UDP_WINDOW),
+          "--size", str(STREAM_UDP_SIZE), "--duration", f"{seconds:g}", "--timeout", str(UDP_TIMEOUT_MS)],
+         seconds + 30),
+    ]
+
+
+def guest_counters(run: GuestRun) -> tuple[dict[str, int], set[str]]:
+    """The guest's network counters ("tcp segments_received", "Tcp RetransSegs", ...)
+    and which of them count errors (Tern marks those)."""
+    counters: dict[str, int] = {}
+    errors: set[str] = set()
+    for command in GUEST_COUNTERS[run.guest]:
+        section = ""
+        header: dict[str, list[str]] = {}
+        for line in run.shell(command):
+            if run.guest == "linux":  # /proc/net/snmp, netstat: "Tcp: names..." then "Tcp: values..."
+                proto, _, rest = line.partition(":")
+                words = rest.split()
+                if proto in header and words and all(w.lstrip("-").isdigit() for w in words):
+                    counters.update((f"{proto} {name}", int(v)) for name, v in zip(header.pop(proto), words))
+                elif words:
+                    header[proto] = words
+            elif match := re.match(r"^(tcp|udp):$", line):                       # netstat -s
+                section = match.group(1)
+            elif match := re.match(r"^\s+(\w+)\s+(\d+)(\s+\(error\))?$", line):
+                counters[f"{section} {match.group(1)}"] = int(match.group(2))
+                if match.group(3):
+                    errors.add(f"{section} {match.group(1)}")
+            elif match := re.match(r"^(\w+): received (\d+) packets .*sent (\d+) packets", line):   # netstat -i
+                section = match.group(1)
+                counters[f"{section} received"], counters[f"{section} sent"] = map(int, match.group(2, 3))
+            elif match := re.match(r"^\s+dropped (\d+): (.*?)( \(error\))?$", line):
+                counters[f"{section} dropped {match.group(2)}"] = int(match.group(1))
+                errors.add(f"{section} dropped {match.group(2)}")
+    return counters, errors
+
+
+def counter_changes(guest: str, before: dict[str, int], after: dict[str, int], errors: set[str]) -> str:
+    """The counters that changed, as text; errors (Tern's marked ones, every drop) in capitals."""
+    shown = after if guest == "tern" else [key for key in LINUX_COUNTERS_SHOWN if key in after]
+    changes = []
+    for key in shown:
+        delta = after[key] - before.get(key, 0)
+        if delta:
+            changes.append(f"{key.upper() if key in errors else key} +{delta:,}")
+    return ", ".join(changes) or "none changed"
+
+
+def start_inetd(run: GuestRun) -> None:
+    """Tern's echo, discard and chargen: inetd starts at boot; `run inetd` if it did not."""
+    if run.console.wait_for(INETD_SERVING, INETD_BOOT_SECONDS, fail=INETD_FAILED).match:
+        return
+    mark = run.console.mark()
+    if not run.console.send("run inetd"):
+        raise BenchError("cannot type `run inetd` (QEMU gone?)")
+    seen = run.console.wait_for(INETD_SERVING, INETD_START_SECONDS, since=mark, fail=INETD_FAILED)
+    if not seen.match:
+        raise BenchError("inetd did not start: " + (f"the shell said: {seen.failed}" if seen.failed else
+                         f"no '{INETD_SERVING.pattern}' within {INETD_START_SECONDS} s") + f" {run.where}")
+
+
+def measure_stream(guest: str, args: argparse.Namespace) -> StreamFigures:
+    """Boots `guest`, measures the three streams, powers it off. Never raises
+    BenchError: what failed goes into the figures' problems."""
+    figures = StreamFigures(guest)
+    run = GuestRun(guest, "stream", args.netdev, STREAM_FORWARDS)
+    label, where = run.label, run.where
+    try:
+        run.boot(args)
+        if guest == "tern":
+            start_inetd(run)
+        run.warm_up()
+        before, _ = guest_counters(run)
+        for attr, what, argv, timeout in stream_tool_commands(run.target, args.seconds):
+            status, out = run.run(what, argv, timeout)
+            result = parse_udp(out) if attr == "udp" else parse_tcp(out)
+            if result is None:
+                figures.problems.append(f"{label}: {what}: no result line (exit status {status}) {where}")
+                continue
+            if attr == "udp":
+                if result.fields["received"] == 0 or result.fields["bad"]:
+                    figures.problems.append(f"{label}: {what}: {result.fields['received']} good echoes, "
+                                            f"{result.fields['bad']} bad {where}")
+                    continue
+                if result.oddities():
+                    figures.notes.append(f"{label}, {what}: {result.oddities()}")
+            elif result.bytes == 0:
+                figures.problems.append(f"{label}: {what}: no bytes moved ({result.end}) {where}")
+                continue
+            elif result.end != "closed":
+                figures.notes.append(f"WARNING: {label}, {what}: the connection ended with '{result.end}'"
+                                     + (f" instead of the guest's close (within {STREAM_CLOSE_TIMEOUT} s): not every"
+                                        " byte counted is known to have arrived" if attr == "tcp_in" else ""))
+            setattr(figures, attr, result)
+        after, errors = guest_counters(run)
+        figures.counters = counter_changes(guest, before, after, errors)
+        run.power_off()
+    except BenchError as err:
+        figures.problems.append(f"{label}: {err}")
+    finally:
+        run.close()
+        figures.notes[:0] = run.notes
+    return figures
+
+
+def stream_rows(tern: StreamFigures, linux: StreamFigures) -> list[NetRow]:
+    arrow = "\u2192" if _unicode_ok() else "->"
+
+    def both(attr: str, pick) -> tuple[Optional[float], Optional[float]]:
+        return tuple(None if getattr(f, attr) is None else pick(getattr(f, attr)) for f in (tern, linux))
+
+    def udp_mbps(r: UdpResult) -> float:
+        return r.pps * r.fields["size"] * 8 / 1e6
+
+    def udp_lost(r: UdpResult) -> float:
+        return 100.0 * r.fields["lost"] / r.fields["sent"] if r.fields["sent"] else 0.0
+
+    return [
+        NetRow(f"TCP host {arrow} guest (discard)", "Mb/s", True, *both("tcp_in", lambda r: r.mbps)),
+        NetRow(f"TCP guest {arrow} host (chargen)", "Mb/s", True, *both("tcp_out", lambda r: r.mbps)),
+        NetRow(f"UDP echo {STREAM_UDP_SIZE} B x{STREAM_UDP_WINDOW}, each way", "Mb/s", True, *both("udp", udp_mbps)),
+        NetRow("  requests lost", "%", False, *both("udp", udp_lost)),
+    ]
+
+
+def stream_table(tern: StreamFigures, linux: StreamFigures, args: argparse.Namespace) -> tuple[str, list[Goal]]:
+    link = ("a tap in a private namespace; the host's tools run in the namespace" if args.netdev == "tap" else
+            "QEMU's user-mode networking, hostfwd from 127.0.0.1")
+    out = [f"Stream: Tern vs a Linux guest (QEMU {args.accel}, {NET_SMP} cores, e1000 on {link}; "
+           f"{args.seconds:g} s each; Linux: {linux_guest_version()})", ""]
+    rows = stream_rows(tern, linux)
+    out += ratio_lines(rows)
+    out.append("")
+    out.append("  TCP in: bytes sent / time from connect until the guest closed after reading the last one.")
+    out.append("  TCP out: bytes read / time from connect to the last read. UDP: payload of the good echoes per")
+    out.append(f"  second (each crossed both ways); a request unanswered after {UDP_TIMEOUT_MS} ms counts as lost "
+               "and is replaced.")
+    for figures in (tern, linux):
+        label = "Tern" if figures.name == "tern" else "Linux"
+        parts = [f"TCP {what} {r.bytes / 1e6:,.0f} MB in {r.seconds:.2f} s" for what, r in
+                 (("in", figures.tcp_in), ("out", figures.tcp_out)) if r is not None]
+        if figures.udp is not None:
+            f = figures.udp.fields
+            parts.append(f"UDP {f['sent']:,} requests, {f['received']:,} echoed, {f['lost']:,} lost")
+        if parts:
+            out.append(f"  {label}: " + "; ".join(parts))
+        if figures.counters:
+            out.append(textwrap.fill(f"{label}'s counters during the measurements: {figures.counters}", width=110,
+                                     initial_indent="  ", subsequent_indent="    "))
+    for note in tern.notes + linux.notes:
+        out.append(f"  {note}" if note.startswith("WARNING") else f"  note: {note}")
+    out.append(f"  logs: {rel(LOG_DIR)}/stream-{{tern,linux}}-{{serial,tools}}.log")
+    goals = [Goal(f"stream, {r.text.strip()}: Tern vs Linux", r.ratio(), STREAM_GOAL) for r in rows[:3]]
+    return "\n".join(out), goals
+
+
+def stream_unavailable(netdev: str) -> Optional[str]:
+    if netdev == "tap":
+        if os.geteuid() != 0:
+            return ("./tern bench stream --netdev tap needs root (a network namespace with a tap device); "
+                    "run it as root or use --netdev user")
+        reason = netns.unavailable()
+        if reason:
+            return f"./tern bench stream cannot make its network namespace: {reason}; use --netdev user"
+    return None
+
+
+def run_stream(args: argparse.Namespace) -> tuple[list[Goal], list[str]]:
+    reason = stream_unavailable(args.netdev)
+    if reason:
+        raise BenchError(reason)
+    results, problems = measure_both(args, measure_stream, StreamFigures)
+    table, goals = stream_table(results["tern"], results["linux"], args)
     print()
-    print(net_table(results["tern"], results["linux"], args))
-    return problems
+    print(table)
+    return goals, problems
 
 
 # --- command line -------------------------------------------------------------------
@@ -939,6 +1342,9 @@ def make_parser() -> argparse.ArgumentParser:
                "  ./tern bench net                    Tern vs a Linux guest: ping flood and UDP echo\n"
                "                                      (root; a few minutes; the first run downloads\n"
                "                                      Debian's kernel and busybox, ~71 MB)\n"
+               "  ./tern bench stream                 Tern vs a Linux guest: TCP both ways, UDP echo, Mb/s\n"
+               "                                      (tap as root, else user-mode networking)\n"
+               "  ./tern bench stream --netdev user --seconds 5\n"
                "  python3 tools/bench.py channels --os-only --os-log FILE\n"
                "                                      parse a saved serial log instead of booting\n\n"
                "Logs and raw results: build/bench-logs/. Anything after -- goes to channel_bench\n"
@@ -950,11 +1356,16 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--accel", choices=("tcg", "kvm", "auto"), default="tcg",
                    help="QEMU accelerator for the OS part (default tcg, as the tests use)")
     p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                   help="give up on the QEMU run after this long (default 300; net: on a guest "
+                   help="give up on the QEMU run after this long (default 300; net, stream: on a guest "
                         "that has not come up)")
     p.add_argument("--os-log", metavar="FILE", help="parse this serial log instead of booting QEMU")
     p.add_argument("--host-json", metavar="FILE",
                    help="channels: read this channel_bench JSON output instead of running it")
+    p.add_argument("--seconds", type=float, metavar="S",
+                   help=f"stream: how long each transfer runs (default {STREAM_SECONDS:g})")
+    p.add_argument("--netdev", choices=("tap", "user"),
+                   help="stream: the guests' network: a tap in a private namespace (root), or QEMU's user-mode "
+                        "networking with hostfwd (default: tap when root, else user)")
     p.add_argument("--dry-run", action="store_true", help="check the arguments and print what would run")
     return p
 
@@ -981,6 +1392,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.benchmark == "net" and (args.host_only or args.os_only or args.host_json or args.os_log or extra):
         parser.error("net boots both guests itself: --host-only, --os-only, --host-json, --os-log and "
                      "-- ARGS do not apply")
+    if args.benchmark == "stream" and (args.host_only or args.os_only or args.host_json or args.os_log or extra):
+        parser.error("stream boots both guests itself: --host-only, --os-only, --host-json, --os-log and "
+                     "-- ARGS do not apply")
+    if args.benchmark != "stream" and (args.seconds is not None or args.netdev is not None):
+        parser.error("--seconds and --netdev apply only to stream")
+    if args.seconds is None:
+        args.seconds = STREAM_SECONDS
+    if args.seconds <= 0:
+        parser.error("--seconds must be positive")
+    if args.netdev is None:
+        args.netdev = "tap" if stream_unavailable("tap") is None else "user"
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
     if extra and (args.os_only or args.host_json):
@@ -992,10 +1414,28 @@ def main(argv: Optional[list[str]] = None) -> int:
         print("linux guest:", shlex.join([rel(LINUX_GUEST_TOOL)]))
         netdev = "tap,id=net0,ifname=tern0,script=no,downscript=no"
         for guest in NET_GUESTS:
-            print(f"{guest}: ip netns exec tern-bench-PID", shlex.join(net_qemu_command(guest, netdev, args)))
+            print(f"{guest}: ip netns exec tern-bench-PID", shlex.join(guest_qemu_command(guest, netdev, NET_GUEST_ADDRESS, args)))
         for what, argv, _ in net_tool_commands():
             print(f"each guest, {what}: ip netns exec tern-bench-PID", shlex.join(argv))
         reason = net_unavailable()
+        if reason:
+            print(f"bench: {reason}", file=sys.stderr)
+            return 1
+        return 0
+    if args.dry_run and args.benchmark == "stream":
+        print("linux guest:", shlex.join([rel(LINUX_GUEST_TOOL)]))
+        if args.netdev == "tap":
+            netdev, where = "tap,id=net0,ifname=tern0,script=no,downscript=no", "ip netns exec tern-bench-PID "
+            address, target = NET_GUEST_ADDRESS, lambda proto, port: (NET_GUEST_ADDRESS, port)
+        else:
+            netdev, where = "user,id=net0" + "".join(f",hostfwd={proto}:127.0.0.1:FREE-:{port}"
+                                                      for proto, port in STREAM_FORWARDS), ""
+            address, target = USER_GUEST_ADDRESS, lambda proto, port: ("127.0.0.1", "FREE")
+        for guest in NET_GUESTS:
+            print(f"{guest}: {where}" + shlex.join(guest_qemu_command(guest, netdev, address, args)))
+        for _, what, argv, _ in stream_tool_commands(target, args.seconds):
+            print(f"each guest, {what}: {where}" + shlex.join(argv))
+        reason = stream_unavailable(args.netdev)
         if reason:
             print(f"bench: {reason}", file=sys.stderr)
             return 1
@@ -1046,6 +1486,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.benchmark == "net":
         try:
             problems += run_net(args)
+        except BenchError as err:
+            problems.append(str(err))
+        print(flush=True)
+    if args.benchmark == "stream":
+        try:
+            got, notes = run_stream(args)
+            goals += got
+            problems += notes
         except BenchError as err:
             problems.append(str(err))
         print(flush=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the Linux guest that `./tern bench net` compares Tern with.
+"""Build the Linux guest that `./tern bench net` and `stream` compare Tern with.
 
     python3 tools/linux_guest.py [--update] [--force] [--quiet]
 
@@ -8,9 +8,11 @@ Debian's own kernel (the package that `linux-image-amd64` depends on, e.g.
 linux-image-6.1.0-N-amd64) and a small initramfs with
 
     /init                  tools/linux-guest/init (our script: brings eth0 up,
-                           starts the echo server, prints `linux-guest: ready ADDR`)
+                           starts the servers, prints `linux-guest: ready ADDR`)
     /bin/busybox           from Debian's busybox-static, plus its applet links
     /bin/udp_echo          tools/linux-guest/udp_echo.c, built here with gcc -static
+    /bin/stream_server     tools/linux-guest/stream_server.c (TCP discard 9 and
+                           chargen 19), built the same way
     /lib/modules/e1000.ko  the kernel package's e1000 driver (and any module it
                            depends on), listed in /lib/modules/load-order
 
@@ -30,8 +32,8 @@ SHA-256 in that signed index; this script checks the kept .debs against that
 hash again before it uses them.
 
 Caching: the downloaded .debs are kept in build/apt-guest/debs/. Nothing is
-built when both outputs are newer than this script, tools/linux-guest/init and
-tools/linux-guest/udp_echo.c and the package versions recorded with them
+built when both outputs are newer than this script and tools/linux-guest/* (init,
+udp_echo.c, stream_server.c) and the package versions recorded with them
 (build/linux-guest/SOURCE) are still the ones the private index resolves to.
 The index is fetched once (`apt-get update`); `--update` fetches it again to pick
 up a newer Debian kernel. Runs without the network once everything is there.
@@ -76,8 +78,9 @@ DEB_DIR = APT_DIR / "debs"
 GUEST_SRC = ROOT / "tools" / "linux-guest"
 INIT_SCRIPT = GUEST_SRC / "init"
 UDP_ECHO_SOURCE = GUEST_SRC / "udp_echo.c"
+STREAM_SERVER_SOURCE = GUEST_SRC / "stream_server.c"
 SETUP_SH = ROOT / "tools" / "setup.sh"
-INPUTS = (Path(__file__).resolve(), INIT_SCRIPT, UDP_ECHO_SOURCE)
+INPUTS = (Path(__file__).resolve(), INIT_SCRIPT, UDP_ECHO_SOURCE, STREAM_SERVER_SOURCE)
 
 KERNEL_METAPACKAGE = "linux-image-amd64"
 KERNEL_PACKAGE = re.compile(r"linux-image-[0-9][0-9.]*-[0-9]+-amd64")
@@ -425,15 +428,17 @@ def collect_modules(module_root: Path, first: Path) -> list[tuple[str, bytes]]:
     return ordered
 
 
-def compile_udp_echo(out: Path) -> bytes:
-    cmd = ["gcc", "-static", "-O2", "-s", "-Wall", "-Wextra", "-o", str(out), str(UDP_ECHO_SOURCE)]
+def compile_static(source: Path, out: Path) -> bytes:
+    """One of the guest's C programs, built with gcc -static; returns the binary."""
+    say(f"compiling {rel(source)} (gcc -static -O2)")
+    cmd = ["gcc", "-static", "-O2", "-s", "-Wall", "-Wextra", "-o", str(out), str(source)]
     try:
         result = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 stdin=subprocess.DEVNULL)
     except OSError as err:
         raise GuestError(f"cannot run gcc: {err}; run ./tern setup") from None
     if result.returncode != 0:
-        raise GuestError(f"compiling {rel(UDP_ECHO_SOURCE)} failed (a static build needs libc6-dev's libc.a):\n"
+        raise GuestError(f"compiling {rel(source)} failed (a static build needs libc6-dev's libc.a):\n"
                          + "\n".join(f"    {line}" for line in result.stdout.strip().splitlines()[-20:]))
     return out.read_bytes()
 
@@ -470,8 +475,8 @@ def build(kernel: Deb, busybox: Deb) -> list[str]:
         busybox_binary = tmp / "busybox" / "bin" / "busybox"
         if not busybox_binary.is_file():
             raise GuestError(f"{busybox.filename} holds no bin/busybox")
-        say("compiling tools/linux-guest/udp_echo.c (gcc -static -O2)")
-        udp_echo = compile_udp_echo(tmp / "udp_echo")
+        udp_echo = compile_static(UDP_ECHO_SOURCE, tmp / "udp_echo")
+        stream_server = compile_static(STREAM_SERVER_SOURCE, tmp / "stream_server")
 
         cpio = Cpio()
         for directory in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp",
@@ -483,6 +488,7 @@ def build(kernel: Deb, busybox: Deb) -> list[str]:
         cpio.file("bin/busybox", busybox_binary.read_bytes(), 0o755)
         cpio.symlink("bin/sh", "busybox")  # /init's interpreter; /init installs the other applets
         cpio.file("bin/udp_echo", udp_echo, 0o755)
+        cpio.file("bin/stream_server", stream_server, 0o755)
         for name, data in modules:
             cpio.file(f"lib/modules/{name}", data)
         cpio.file("lib/modules/load-order", "".join(f"{name}\n" for name, _ in modules).encode())
@@ -573,9 +579,10 @@ def ensure(update: bool = False, force: bool = False) -> tuple[Path, Path]:
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tools/linux_guest.py", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Build the Linux guest for `./tern bench net`: Debian's kernel (the package "
+        description="Build the Linux guest for `./tern bench net` and `stream`: Debian's kernel (the package "
                     f"{KERNEL_METAPACKAGE} depends on) as {rel(VMLINUZ)}, and an initramfs with busybox-static, "
-                    f"the e1000 module, tools/linux-guest/init and a UDP echo server as {rel(INITRAMFS)}.",
+                    f"the e1000 module, tools/linux-guest/init, a UDP echo server and TCP discard and chargen "
+                    f"servers as {rel(INITRAMFS)}.",
         epilog="The packages are downloaded (never installed) with apt, using a private sources list, lists and\n"
                f"cache under {rel(APT_DIR)}/ and the archive `tools/setup.sh --print-archive` names; apt checks\n"
                "them against the archive's signed index. Nothing is done when the outputs are newer than their\n"
