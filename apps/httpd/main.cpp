@@ -5,6 +5,7 @@
 // once (default 32). The logic: server.cpp (event loop), http.cpp (requests
 // and responses), status_page.cpp (the page); this file binds them to the
 // system: the socket library, and IPC to rs, ip, tcp and udp.
+#include "base/parse.hpp"
 #include "runtime/assert.hpp"
 #include "runtime/cmdline_args.hpp"
 #include "runtime/print.hpp"
@@ -39,22 +40,6 @@ public:
     int64_t proc_info(uint64_t slot, sys::ProcessInfo& info) override { return sys::proc_info(slot, info); }
 };
 
-bool parse_number(const char* text, uint64_t limit, uint64_t& value)
-{
-    if (text == nullptr || *text == '\0')
-        return false;
-    uint64_t v = 0;
-    for (; *text != '\0'; ++text) {
-        if (*text < '0' || *text > '9')
-            return false;
-        v = v * 10 + static_cast<uint64_t>(*text - '0');
-        if (v > limit)
-            return false;
-    }
-    value = v;
-    return true;
-}
-
 } // namespace
 
 int main(int argc, char** argv)
@@ -62,12 +47,12 @@ int main(int argc, char** argv)
     httpd::Config config;
     uint64_t value;
     if (const char* text = tern::find_option(argc, argv, "port")) {
-        if (!parse_number(text, 65535, value) || value == 0)
+        if (!tern::parse_decimal(text, 65535, value) || value == 0)
             tern::exit_with_message(2, "httpd: ", "bad port=%s", text);
         config.port = static_cast<uint16_t>(value);
     }
     if (const char* text = tern::find_option(argc, argv, "max")) {
-        if (!parse_number(text, 1024, value) || value == 0)
+        if (!tern::parse_decimal(text, 1024, value) || value == 0)
             tern::exit_with_message(2, "httpd: ", "bad max=%s (1..1024)", text);
         config.max_connections = value;
     }

@@ -6,6 +6,7 @@
 //   max=N          connections at once (default 256)
 //   buffer=BYTES   echo's buffer per connection (default 65536)
 #include "inetd.hpp"
+#include "base/parse.hpp"
 #include "runtime/assert.hpp"
 #include "runtime/cmdline_args.hpp"
 #include "runtime/print.hpp"
@@ -16,22 +17,6 @@ namespace {
 constexpr uint64_t retry_ms = 200;
 constexpr uint64_t max_wait_ms = 30000;
 
-bool parse_number(const char* text, uint64_t limit, uint64_t& value)
-{
-    if (text == nullptr || *text == '\0')
-        return false;
-    uint64_t v = 0;
-    for (; *text != '\0'; ++text) {
-        if (*text < '0' || *text > '9')
-            return false;
-        v = v * 10 + static_cast<uint64_t>(*text - '0');
-        if (v > limit)
-            return false;
-    }
-    value = v;
-    return true;
-}
-
 } // namespace
 
 int main(int argc, char** argv)
@@ -41,19 +26,19 @@ int main(int argc, char** argv)
         const char* name = inetd::service_name(static_cast<inetd::Service>(k));
         if (const char* text = tern::find_option(argc, argv, name)) {
             uint64_t port;
-            if (!parse_number(text, 65535, port))
+            if (!tern::parse_decimal(text, 65535, port))
                 tern::exit_with_message(2, "inetd: ", "bad port %s=%s", name, text);
             config.tcp_port[k] = config.udp_port[k] = static_cast<uint16_t>(port);
         }
     }
     uint64_t value;
     if (const char* text = tern::find_option(argc, argv, "max")) {
-        if (!parse_number(text, 4096, value) || value == 0)
+        if (!tern::parse_decimal(text, 4096, value) || value == 0)
             tern::exit_with_message(2, "inetd: ", "bad max=%s (1..4096)", text);
         config.max_connections = value;
     }
     if (const char* text = tern::find_option(argc, argv, "buffer")) {
-        if (!parse_number(text, 16 << 20, value) || value < 512)
+        if (!tern::parse_decimal(text, 16 << 20, value) || value < 512)
             tern::exit_with_message(2, "inetd: ", "bad buffer=%s (512..16777216)", text);
         config.echo_buffer = value;
     }

@@ -30,25 +30,9 @@ using tern::lwip::to_lwip;
 namespace {
 
 constexpr uint32_t none = 0xFFFFFFFF;
-
-// lwIP's clock, and the engine its C callbacks find.
-uint32_t g_now_ms = 0;
-Engine* g_engine = nullptr;
-uint32_t g_random = 1;
+Engine* g_engine = nullptr; // for lwIP's callbacks
 
 } // namespace
-
-extern "C" u32_t sys_now(void) { return g_now_ms; }
-
-extern "C" uint32_t tern_lwip_random(void)
-{
-    // xorshift32: initial sequence numbers and ephemeral ports only need to
-    // differ between runs and be hard to guess casually.
-    g_random ^= g_random << 13;
-    g_random ^= g_random >> 17;
-    g_random ^= g_random << 5;
-    return g_random;
-}
 
 // --- The tables ---
 
@@ -94,22 +78,6 @@ struct Engine::Socket {
     Socket* next_marked = nullptr;
 };
 
-struct Engine::Client {
-    bool used = false;
-    bool lost = false;
-    uint32_t process = 0;
-    Outbox box;
-    uint16_t sockets[sp::max_sockets] = {}; // id -> socket index + 1
-    uint32_t next_accepted = sp::accepted_base;
-};
-
-// What we lent a client in one of our buffers.
-struct Lent {
-    uint16_t socket = 0; // index + 1 (0: not lent to a client)
-    uint32_t generation = 0;
-    uint32_t length = 0;
-};
-
 // A pure ACK waiting for the end of the step (send_to_ip).
 struct WaitingAck {
     bool used = false;
@@ -123,36 +91,17 @@ struct WaitingAck {
 };
 
 struct Engine::Impl {
-    Outbox ip;
     WaitingAck acks[64];
     uint32_t waiting_acks = 0;
-    bool ip_up = false;
-    tern::lwip::IpLayer layer;
-    Client clients[max_clients];
     Socket sockets[max_sockets];
     SendEntry entries[max_send_entries];
     uint32_t free_entry = none;
-    // ip's buffers under lwIP's pbufs; each goes back to ip when freed.
-    struct Returns final : tern::lwip::ExternalRelease<BufferRef> {
-        void release(const BufferRef& ref) override { give_back_to_ip(ref); }
-    } returns;
-    tern::lwip::ExternalPbufs<BufferRef, max_rx_pbufs> rx{returns};
-    Lent* lent = nullptr; // per buffer of our pool
     Socket* marked = nullptr;
     uint32_t generation = 0;
-    uint64_t last_now_ns = 0;
+    uint32_t next_accepted[max_clients]; // per client: where the search for a free id starts
 };
 
 namespace {
-
-class Output final : public tern::lwip::IpOutput {
-public:
-    err_t output(pbuf* p, uint32_t source, uint32_t destination, uint8_t) override
-    {
-        return g_engine->send_to_ip(p, source, destination);
-    }
-};
-Output g_output;
 
 err_t on_accept(void* arg, tcp_pcb* pcb, err_t err)
 {
@@ -205,117 +154,44 @@ bool counter_is_error(Counter counter)
     }
 }
 
-Engine::Engine(PoolOwner& pool, uint32_t seed) : m_pool(pool), m_impl(new Impl)
+Engine::Engine(PoolOwner& pool, uint32_t seed) : TransportCore(pool, seed), m_impl(new Impl)
 {
     g_engine = this;
-    g_random = seed | 1;
     Impl& t = *m_impl;
     for (uint32_t i = 0; i < max_send_entries; ++i)
         t.entries[i].next = i + 1 < max_send_entries ? i + 1 : none;
     t.free_entry = 0;
-    t.lent = new Lent[pool.geometry().count];
-    lwip_init();
-    t.layer.set_output(&g_output);
+    for (uint32_t& next : t.next_accepted)
+        next = sp::accepted_base;
 }
 
-// lwIP's state stays behind (it cannot be torn down); a new Engine starts
-// it again with lwip_init(). Host tests close everything first.
 Engine::~Engine()
 {
-    delete[] m_impl->lent;
     delete m_impl;
     g_engine = nullptr;
 }
 
-// --- ip ---
-
-void Engine::ip_connected(Link* link)
+// ip is gone: out-of-order segments over its buffers go (the peer sends
+// them again), bytes waiting for the application are copied (not lost).
+void Engine::forget_ip()
 {
-    m_impl->ip.attach(link);
-    m_impl->ip_up = true;
-}
-
-bool Engine::ip_lost()
-{
-    Impl& t = *m_impl;
-    t.ip_up = false;
     emit_waiting_acks(); // with ip gone: just freed
-    t.ip.detach();
-    // Let go of ip's buffers: out-of-order segments (the peer sends them
-    // again) and bytes waiting for the application (copied, not lost).
     for (tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next)
         tcp_free_ooseq(pcb);
-    for (Socket& s : t.sockets) {
+    for (Socket& s : m_impl->sockets) {
         if (!s.used || s.rx_pending == nullptr)
             continue;
         pbuf* copy = pbuf_clone(PBUF_RAW, PBUF_RAM, s.rx_pending);
         pbuf_free(s.rx_pending);
         s.rx_pending = copy; // null if out of memory: those bytes are lost with the window shut
     }
-    t.layer.forget_interfaces();
-    return t.rx.in_use() == 0;
-}
-
-unsigned Engine::ip_buffers_held() const { return m_impl->rx.in_use(); }
-
-// A buffer of ip's goes back (lwIP freed the pbuf over it, or it was
-// refused before lwIP saw it).
-void Engine::give_back_to_ip(const BufferRef& ref)
-{
-    Impl& t = *g_engine->m_impl;
-    Message done{};
-    done.type = transport::deliver_done;
-    done.buffer = ref;
-    (void)t.ip.send(done);
-}
-
-bool Engine::drain_ip()
-{
-    Impl& t = *m_impl;
-    if (!t.ip_up)
-        return false;
-    auto& rx = t.ip.link()->rx();
-    const uint32_t n = rx.available();
-    for (uint32_t i = 0; i < n; ++i) {
-        const Message m = rx.read(i);
-        switch (m.type) {
-        case transport::deliver:
-            ip_deliver(m);
-            break;
-        case transport::send_done:
-            if (m_pool.take_back(m.buffer, ip_holder).ok())
-                (void)m_pool.free(m.buffer);
-            if (m.words[0] != 0)
-                count(Counter::ip_send_failed);
-            break;
-        case transport::address:
-            ip_address(m);
-            break;
-        default:
-            break;
-        }
-    }
-    if (n != 0)
-        t.ip.link()->release(n);
-    return n != 0;
-}
-
-void Engine::ip_address(const Message& m)
-{
-    const uint32_t address = static_cast<uint32_t>(m.words[1]);
-    const uint8_t prefix = static_cast<uint8_t>(m.words[1] >> 32);
-    m_impl->layer.interface_changed(static_cast<unsigned>(m.words[0]), address, prefix,
-                                    static_cast<uint16_t>(m.words[2]),
-                                    (m.words[3] & transport::address_link_up) != 0,
-                                    (m.words[3] & transport::address_default_route) != 0);
 }
 
 // A segment from ip: checked, then to lwIP over ip's own buffer.
 void Engine::ip_deliver(const Message& m)
 {
-    Impl& t = *m_impl;
     auto give_back = [&] { give_back_to_ip(m.buffer); };
-    const auto* pool = t.ip.link()->peer_pool();
+    const auto* pool = m_ip.link()->peer_pool();
     const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : Result<uint8_t*>(Error::malformed);
     const Ipv4Address source{static_cast<uint32_t>(m.words[0])};
     const Ipv4Address destination{static_cast<uint32_t>(m.words[0] >> 32)};
@@ -343,7 +219,7 @@ void Engine::ip_deliver(const Message& m)
         give_back();
         return;
     }
-    pbuf* p = t.rx.wrap(bytes.value(), static_cast<u16_t>(m.buffer.length), m.buffer);
+    pbuf* p = wrap(m.buffer, bytes.value(), static_cast<u16_t>(m.buffer.length));
     if (p == nullptr) {
         count(Counter::no_pbuf);
         give_back();
@@ -352,7 +228,7 @@ void Engine::ip_deliver(const Message& m)
     count(Counter::segments_received);
     if ((header.flags & (tern::net::tcp_flag::syn | tern::net::tcp_flag::ack)) == tern::net::tcp_flag::syn)
         reap_half_open(header.destination_port);
-    t.layer.input(p, source.value, destination.value, static_cast<unsigned>(m.words[1] & 0xFF),
+    m_layer.input(p, source.value, destination.value, static_cast<unsigned>(m.words[1] & 0xFF),
                   tern::net::ip_protocol::tcp);
 }
 
@@ -384,15 +260,15 @@ void Engine::reap_half_open(uint16_t port)
 // every second segment, which spares ip, the driver and the NIC most of
 // the ACK traffic of a bulk transfer. Duplicate ACKs (the same number and
 // window) are never merged: the sender counts them for fast retransmit.
-int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
+err_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
 {
     Impl& t = *m_impl;
-    if (!t.ip_up || p->tot_len > m_pool.geometry().buffer_size) {
+    if (!m_ip_up || p->tot_len > m_pool.geometry().buffer_size) {
         count(Counter::no_ip_buffer);
         return ERR_RTE;
     }
     // Room for this segment and every ACK still waiting.
-    if (!t.ip.has_room(t.waiting_acks + 1)) {
+    if (!m_ip.has_room(t.waiting_acks + 1)) {
         count(Counter::no_ip_buffer);
         return ERR_MEM;
     }
@@ -456,9 +332,8 @@ int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
 // A segment in our buffer `ref` goes to ip (room was checked).
 void Engine::emit_segment(const BufferRef& ref, uint32_t source, uint32_t destination)
 {
-    Impl& t = *m_impl;
     (void)m_pool.lend(ref, ip_holder);
-    Message& m = t.ip.claim();
+    Message& m = m_ip.claim();
     m = Message{};
     m.type = transport::send;
     m.flags = transport::flags::fill_checksum;
@@ -476,7 +351,7 @@ void Engine::emit_waiting_acks()
         if (!w.used)
             continue;
         w.used = false;
-        if (t.ip_up)
+        if (m_ip_up)
             emit_segment(w.ref, w.source, w.destination);
         else
             (void)m_pool.free(w.ref);
@@ -486,64 +361,20 @@ void Engine::emit_waiting_acks()
 
 // --- clients ---
 
-int Engine::add_client(Link* link, uint32_t process)
+// The client is gone: its sockets close as if it had closed them (their
+// sends still go out, its pool staying mapped until they are acknowledged).
+bool Engine::release_client(int index)
 {
-    Impl& t = *m_impl;
-    for (unsigned i = 0; i < max_clients; ++i) {
-        Client& c = t.clients[i];
-        if (c.used)
-            continue;
-        c.used = true;
-        c.lost = false;
-        c.process = process;
-        c.box.attach(link);
-        for (uint16_t& s : c.sockets)
-            s = 0;
-        c.next_accepted = sp::accepted_base;
-        return static_cast<int>(i);
-    }
-    return -1;
-}
-
-bool Engine::client_lost(int index)
-{
-    Impl& t = *m_impl;
-    if (index < 0 || static_cast<unsigned>(index) >= max_clients || !t.clients[index].used)
-        return true;
-    Client& c = t.clients[index];
-    if (!c.lost) {
-        // What it sent before it ended still counts (its last bytes, a
-        // close): the ring stays mapped until we close the channel.
-        if (!c.box.stalled())
-            (void)drain_client(c);
-        c.lost = true;
-        c.box.stall(); // nothing more goes to it
-        for (uint16_t& slot : c.sockets) {
-            if (slot != 0) {
-                Socket* s = &t.sockets[slot - 1];
-                slot = 0;
-                orphan(s);
-            }
+    Client& c = m_clients[index];
+    for (uint16_t& slot : c.sockets) {
+        if (slot != 0) {
+            Socket* s = &m_impl->sockets[slot - 1];
+            slot = 0;
+            orphan(s);
         }
     }
-    // Our buffers it held come back to us; its own must all be home.
-    const uint16_t holder = static_cast<uint16_t>(first_client_holder + index);
-    (void)m_pool.reclaim(holder);
-    if (client_buffers_held(index) != 0)
-        return false;
-    c.used = false;
-    c.box.detach();
-    return true;
-}
-
-int Engine::stalled_client()
-{
-    Impl& t = *m_impl;
-    for (unsigned i = 0; i < max_clients; ++i) {
-        if (t.clients[i].used && !t.clients[i].lost && t.clients[i].box.stalled())
-            return static_cast<int>(i);
-    }
-    return -1;
+    m_impl->next_accepted[index] = sp::accepted_base;
+    return client_buffers_held(index) == 0;
 }
 
 unsigned Engine::client_buffers_held(int index) const
@@ -557,17 +388,6 @@ unsigned Engine::client_buffers_held(int index) const
             ++held;
     }
     return held;
-}
-
-bool Engine::drain_client(Client& client)
-{
-    auto& rx = client.box.link()->rx();
-    const uint32_t n = rx.available();
-    for (uint32_t i = 0; i < n && !client.lost; ++i)
-        client_message(client, rx.read(i));
-    if (n != 0 && !client.lost)
-        client.box.link()->release(n);
-    return n != 0;
 }
 
 Engine::Socket* Engine::new_socket(int client, uint32_t id)
@@ -606,7 +426,7 @@ Engine::Socket* Engine::socket_for(Client& client, uint32_t id, bool create)
         return &t.sockets[client.sockets[id] - 1];
     if (!create || id >= sp::accepted_base)
         return nullptr;
-    Socket* s = new_socket(static_cast<int>(&client - t.clients), id);
+    Socket* s = new_socket(index_of(client), id);
     if (s != nullptr)
         client.sockets[id] = static_cast<uint16_t>(s - t.sockets + 1);
     return s;
@@ -617,10 +437,6 @@ void Engine::client_message(Client& client, const Message& m)
     const uint32_t id = static_cast<uint32_t>(m.words[0]);
     const bool creates = m.type == sp::bind || m.type == sp::listen || m.type == sp::connect ||
                          m.type == sp::set_option;
-    if (m.type == sp::received) {
-        request_received(client, m);
-        return;
-    }
     Socket* s = socket_for(client, id, creates);
     switch (m.type) {
     case sp::bind: return request_bind(client, s, m);
@@ -938,22 +754,10 @@ void Engine::request_option(Client& client, Socket* s, const Message& m)
 
 // One of our buffers back from the application: its bytes leave the
 // receive window's accounting and the window opens.
-void Engine::request_received(Client& client, const Message& m)
+void Engine::bytes_consumed(uint16_t socket, uint32_t generation, uint32_t length)
 {
-    Impl& t = *m_impl;
-    const uint16_t holder = static_cast<uint16_t>(first_client_holder + (&client - t.clients));
-    if (!m_pool.take_back(m.buffer, holder).ok()) {
-        count(Counter::bad_request);
-        return;
-    }
-    const Lent lent = t.lent[m.buffer.index];
-    t.lent[m.buffer.index] = Lent{};
-    (void)m_pool.free(m.buffer);
-    if (lent.socket == 0)
-        return;
-    Socket* s = &t.sockets[lent.socket - 1];
-    const uint32_t length = lent.length;
-    if (!s->used || s->generation != lent.generation)
+    Socket* s = &m_impl->sockets[socket];
+    if (!s->used || s->generation != generation)
         return;
     s->lent -= length < s->lent ? length : s->lent;
     if (s->pcb != nullptr && !s->listening) {
@@ -993,7 +797,7 @@ int8_t Engine::accepted(Socket* listener, tcp_pcb* pcb, int8_t err)
     Impl& t = *m_impl;
     if (err != ERR_OK || pcb == nullptr || listener == nullptr || listener->orphaned)
         return ERR_VAL;
-    Client& client = t.clients[listener->client];
+    Client& client = m_clients[listener->client];
     if (listener->untaken >= listener->backlog) {
         count(Counter::backlog_full);
         tcp_abort(pcb);
@@ -1003,8 +807,9 @@ int8_t Engine::accepted(Socket* listener, tcp_pcb* pcb, int8_t err)
     // is not reused at once.
     uint32_t id = none;
     for (uint32_t i = 0; i < sp::max_sockets - sp::accepted_base; ++i) {
-        const uint32_t candidate = client.next_accepted;
-        client.next_accepted = candidate + 1 < sp::max_sockets ? candidate + 1 : sp::accepted_base;
+        uint32_t& next = t.next_accepted[listener->client];
+        const uint32_t candidate = next;
+        next = candidate + 1 < sp::max_sockets ? candidate + 1 : sp::accepted_base;
         if (client.sockets[candidate] == 0) {
             id = candidate;
             break;
@@ -1106,7 +911,7 @@ int8_t Engine::acknowledged(Socket* s, uint32_t bytes)
         back.type = sp::sent;
         back.buffer = e.ref;
         back.words[0] = s->id;
-        (void)t.clients[s->client].box.send(back);
+        (void)m_clients[s->client].box.send(back);
         e.next = t.free_entry;
         t.free_entry = done;
     }
@@ -1152,7 +957,7 @@ void Engine::failed(Socket* s, int8_t err)
 void Engine::return_sends(Socket* s, int error)
 {
     Impl& t = *m_impl;
-    Client& client = t.clients[s->client];
+    Client& client = m_clients[s->client];
     while (s->send_head != none) {
         const uint32_t done = s->send_head;
         SendEntry& e = t.entries[done];
@@ -1180,7 +985,7 @@ void Engine::push_sends(Socket* s)
     Impl& t = *m_impl;
     if (s->pcb == nullptr || s->listening || s->connecting)
         return;
-    Link* link = t.clients[s->client].box.link();
+    Link* link = m_clients[s->client].box.link();
     const auto* pool = link != nullptr ? link->peer_pool() : nullptr;
     bool wrote = false;
     while (s->send_write != none && pool != nullptr) {
@@ -1221,9 +1026,8 @@ void Engine::push_received(Socket* s)
     Impl& t = *m_impl;
     if (s->orphaned)
         return;
-    Client& client = t.clients[s->client];
+    Client& client = m_clients[s->client];
     const uint32_t size = m_pool.geometry().buffer_size;
-    const uint16_t holder = static_cast<uint16_t>(first_client_holder + s->client);
     while (s->rx_pending != nullptr) {
         if (!client.box.has_room())
             break;
@@ -1234,8 +1038,7 @@ void Engine::push_received(Socket* s)
         const uint32_t take = s->rx_pending->tot_len < size ? s->rx_pending->tot_len : size;
         ref.length = pbuf_copy_partial(s->rx_pending, m_pool.view().buffer(ref.index), static_cast<u16_t>(take), 0);
         s->rx_pending = pbuf_free_header(s->rx_pending, static_cast<u16_t>(take));
-        (void)m_pool.lend(ref, holder);
-        t.lent[ref.index] = Lent{static_cast<uint16_t>(s - t.sockets + 1), s->generation, ref.length};
+        lend_to_client(client, ref, static_cast<uint16_t>(s - t.sockets), s->generation);
         s->lent += ref.length;
         Message m{};
         m.type = sp::data;
@@ -1309,33 +1112,19 @@ void Engine::flush_marked()
 
 // --- Output ---
 
-void Engine::flush_all()
+// What callbacks and requests left to do, and the ACKs that waited: the
+// step publishes next.
+void Engine::before_flush()
 {
-    Impl& t = *m_impl;
+    flush_marked();
     emit_waiting_acks();
-    if (t.ip_up)
-        t.ip.flush();
-    for (Client& c : t.clients) {
-        if (c.used && !c.lost) {
-            const bool stalled = c.box.stalled();
-            c.box.flush();
-            if (!stalled && c.box.stalled())
-                count(Counter::client_stalled);
-        }
-    }
 }
 
 void Engine::result(Socket* s, uint32_t request, int error, uint64_t endpoint)
 {
     if (s->orphaned)
         return;
-    Message m{};
-    m.type = sp::result;
-    m.words[0] = s->id;
-    m.words[1] = request;
-    m.words[2] = static_cast<uint64_t>(static_cast<int64_t>(error));
-    m.words[3] = endpoint;
-    (void)m_impl->clients[s->client].box.send(m);
+    send_result(m_clients[s->client], s->id, request, error, endpoint);
 }
 
 void Engine::event(Socket* s, uint32_t type, uint64_t word1)
@@ -1346,39 +1135,11 @@ void Engine::event(Socket* s, uint32_t type, uint64_t word1)
     m.type = type;
     m.words[0] = s->id;
     m.words[1] = word1;
-    (void)m_impl->clients[s->client].box.send(m);
-}
-
-// --- The loop ---
-
-bool Engine::step(uint64_t now_ns)
-{
-    Impl& t = *m_impl;
-    if (now_ns > t.last_now_ns)
-        t.last_now_ns = now_ns;
-    g_now_ms = static_cast<uint32_t>(t.last_now_ns / 1'000'000);
-    bool worked = drain_ip();
-    for (Client& c : t.clients) {
-        if (c.used && !c.lost && !c.box.stalled())
-            worked = drain_client(c) || worked;
-    }
-    sys_check_timeouts();
-    flush_marked();
-    flush_all();
-    return worked;
-}
-
-uint64_t Engine::next_deadline_ns() const
-{
-    const u32_t sleep_ms = sys_timeouts_sleeptime();
-    if (sleep_ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
-        return UINT64_MAX;
-    return m_impl->last_now_ns + uint64_t{sleep_ms} * 1'000'000;
+    (void)m_clients[s->client].box.send(m);
 }
 
 Result<SocketEntry> Engine::socket_entry(unsigned n) const
 {
-    const Impl& t = *m_impl;
     // lwIP's lists: listening, bound, active, TIME_WAIT.
     for (tcp_pcb* const* list : tcp_pcb_lists) {
         for (const tcp_pcb* pcb = *list; pcb != nullptr; pcb = pcb->next) {
@@ -1394,7 +1155,7 @@ Result<SocketEntry> Engine::socket_entry(unsigned n) const
                 entry.remote_port = pcb->remote_port;
             }
             if (s != nullptr && s->used) {
-                entry.owner = s->orphaned ? 0 : t.clients[s->client].process;
+                entry.owner = s->orphaned ? 0 : m_clients[s->client].process;
                 entry.receive_queue = s->lent + (s->rx_pending != nullptr ? s->rx_pending->tot_len : 0);
                 entry.send_queue = s->unacked;
                 entry.segments_in = s->segments_in;

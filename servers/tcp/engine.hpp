@@ -23,12 +23,10 @@
 #include <cstdint>
 
 #include "base/result.hpp"
-#include "channel/link.hpp"
-#include "channel/outbox.hpp"
 #include "channel/pool.hpp"
+#include "lwip_port/transport_core.hpp"
 
 struct tcp_pcb;
-struct pbuf;
 
 namespace tcp {
 
@@ -60,63 +58,20 @@ enum class Counter : uint8_t {
 const char* counter_name(Counter counter);
 bool counter_is_error(Counter counter);
 
-struct SocketEntry {
-    uint32_t local_address = 0;
-    uint16_t local_port = 0;
-    uint32_t remote_address = 0;
-    uint16_t remote_port = 0;
-    uint8_t state = 0;          // transport_control::TcpState
-    uint32_t owner = 0;         // the client's process, 0 if none (closing)
-    uint32_t receive_queue = 0; // bytes received, not yet consumed by the application
-    uint32_t send_queue = 0;    // bytes not yet acknowledged
-    uint64_t segments_in = 0;
-    uint64_t segments_out = 0;
-};
+using SocketEntry = tern::lwip::SocketEntry;
 
-class Engine {
+class Engine final : public tern::lwip::TransportCore {
 public:
-    static constexpr unsigned max_clients = 32;
     static constexpr unsigned max_sockets = 1024;        // all clients together, closing ones included
     static constexpr unsigned max_send_entries = 16384;  // application buffers held, all sockets
-    static constexpr unsigned max_rx_pbufs = 4096;       // ip buffers lwIP may hold at once
-    static constexpr uint16_t ip_holder = 1;             // our pool's holders: ip, then the clients
-    static constexpr uint16_t first_client_holder = 2;
     static constexpr unsigned half_open_limit = 64;      // per listener, before the oldest is reaped
-    static constexpr unsigned outbox_capacity = 256;     // messages waiting for room on a full ring
     static constexpr uint32_t default_receive_buffer = 256 * 1024;
 
     // `pool` is ours: segments to ip and received bytes to applications
-    // share it. `seed` varies initial sequence numbers and ports.
+    // share it. `seed` varies initial sequence numbers and ports. The life
+    // cycle (ip_connected, client_lost, step, ...) is TransportCore's.
     Engine(PoolOwner& pool, uint32_t seed);
-    ~Engine();
-    Engine(const Engine&) = delete;
-    Engine& operator=(const Engine&) = delete;
-
-    // --- ip ---
-    // The channel to ip is up (again); its interface announcements follow.
-    void ip_connected(Link* link);
-    // ip is gone: every pbuf over ip's pool is let go. True when nothing
-    // references ip's pool any more, so the channel may be closed (else
-    // call again after the next step).
-    bool ip_lost();
-
-    // --- applications ---
-    // A new client channel; its index, or -1 if there are too many.
-    int add_client(Link* link, uint32_t process);
-    // The client ended or closed its channel: its sockets close as if it had
-    // closed them. True once nothing references its pool any more, so the
-    // channel may be closed (else call again after the next step).
-    bool client_lost(int client);
-    // A client the engine gave up on (it stopped reading), or -1: the
-    // platform closes its channel after client_lost() says so.
-    int stalled_client();
-
-    // --- the loop ---
-    // Handles what waits on every channel, then lwIP's timers; true if there
-    // was anything to do. Publishes what it produced.
-    bool step(uint64_t now_ns);
-    // When step() next has timer work, absolute ns (UINT64_MAX: none).
-    uint64_t next_deadline_ns() const;
+    ~Engine() override;
 
     // --- introspection ---
     uint64_t counter(Counter c) const { return m_counters[static_cast<unsigned>(c)]; }
@@ -127,14 +82,11 @@ public:
     static bool counter_error(unsigned n) { return counter_is_error(static_cast<Counter>(n)); }
     // Socket `n` (0, 1, ...) of all lwIP knows, or not_found past the last.
     tern::Result<SocketEntry> socket_entry(unsigned n) const;
-    // pbufs over ip's buffers that lwIP or we still hold.
-    unsigned ip_buffers_held() const;
     // Buffers of the client's pool we hold (sends not yet acknowledged).
     unsigned client_buffers_held(int client) const;
 
     // --- lwIP's callbacks land here (engine.cpp) ---
     struct Socket;
-    int8_t send_to_ip(pbuf* p, uint32_t source, uint32_t destination);
     int8_t accepted(Socket* listener, tcp_pcb* pcb, int8_t err);
     int8_t connected(Socket* socket, int8_t err);
     int8_t received(Socket* socket, pbuf* p, int8_t err);
@@ -143,21 +95,23 @@ public:
     void destroyed(Socket* socket);
 
 private:
-    struct Client;
     struct SendEntry;
-    using Outbox = tern::channel::Outbox<outbox_capacity>;
-    static void give_back_to_ip(const BufferRef& ref);
+
+    // TransportCore
+    void ip_deliver(const Message& m) override;
+    void client_message(Client& client, const Message& m) override;
+    void bytes_consumed(uint16_t socket, uint32_t generation, uint32_t length) override;
+    err_t send_to_ip(pbuf* p, uint32_t source, uint32_t destination) override;
+    bool release_client(int client) override;
+    void forget_ip() override;
+    void before_flush() override;
+    void count_ip_send_failed() override { count(Counter::ip_send_failed); }
+    void count_client_stalled() override { count(Counter::client_stalled); }
+    void count_bad_request() override { count(Counter::bad_request); }
 
     void count(Counter c, uint64_t n = 1) { m_counters[static_cast<unsigned>(c)] += n; }
 
-    // ip
-    bool drain_ip();
-    void ip_deliver(const Message& m);
-    void ip_address(const Message& m);
-
     // clients
-    bool drain_client(Client& client);
-    void client_message(Client& client, const Message& m);
     Socket* socket_for(Client& client, uint32_t id, bool create);
     Socket* new_socket(int client, uint32_t id);
     void free_socket(Socket* socket);
@@ -168,7 +122,6 @@ private:
     void request_shutdown(Client& client, Socket* s, const Message& m);
     void request_close(Client& client, uint32_t id, Socket* s);
     void request_option(Client& client, Socket* s, const Message& m);
-    void request_received(Client& client, const Message& m);
     void open_window(Socket* s, uint32_t bytes);
     void orphan(Socket* s);
     bool attach_new_pcb(Socket* s);
@@ -189,9 +142,7 @@ private:
     void emit_waiting_acks();
     void result(Socket* s, uint32_t request, int error, uint64_t endpoint = 0);
     void event(Socket* s, uint32_t type, uint64_t word1 = 0);
-    void flush_all();
 
-    PoolOwner& m_pool;
     uint64_t m_counters[static_cast<unsigned>(Counter::count)] = {};
 
     struct Impl;

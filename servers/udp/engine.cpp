@@ -28,21 +28,9 @@ using tern::lwip::to_lwip;
 
 namespace {
 
-uint32_t g_now_ms = 0;
-Engine* g_engine = nullptr;
-uint32_t g_random = 1;
+Engine* g_engine = nullptr; // for lwIP's receive callback
 
 } // namespace
-
-extern "C" u32_t sys_now(void) { return g_now_ms; }
-
-extern "C" uint32_t tern_lwip_random(void)
-{
-    g_random ^= g_random << 13; // xorshift32: ephemeral ports
-    g_random ^= g_random >> 17;
-    g_random ^= g_random << 5;
-    return g_random;
-}
 
 struct Engine::Socket {
     bool used = false;
@@ -65,52 +53,16 @@ struct Gather {
     uint32_t length = 0;
 };
 
-struct Engine::Client {
-    bool used = false;
-    bool lost = false;
-    uint32_t process = 0;
-    Outbox box;
-    uint16_t sockets[sp::max_sockets] = {}; // id -> socket index + 1
-    Gather gather;
-};
-
-// What we lent a client in one of our buffers.
-struct Lent {
-    uint16_t socket = 0; // index + 1 (0: not lent to a socket)
-    uint32_t generation = 0;
-    uint32_t length = 0;
-};
-
 struct Engine::Impl {
-    Outbox ip;
-    bool ip_up = false;
-    tern::lwip::IpLayer layer;
-    // ip's buffers under lwIP's pbufs; each goes back to ip when freed.
-    struct Returns final : tern::lwip::ExternalRelease<BufferRef> {
-        void release(const BufferRef& ref) override { give_back_to_ip(ref); }
-    } returns;
-    tern::lwip::ExternalPbufs<BufferRef, max_rx_pbufs> rx{returns};
     pbuf* incoming = nullptr; // a chain from ip being gathered
     Message incoming_first{};
-    Client clients[max_clients];
+    Gather gather[max_clients]; // per client
     Socket sockets[max_sockets];
-    Lent* lent = nullptr;
     uint32_t generation = 0;
     bool delivered = false; // set by received(): lwIP found a socket
-    uint8_t unreachable = 0; // the ICMP code for the next buffer given back to ip
-    uint64_t last_now_ns = 0;
 };
 
 namespace {
-
-class Output final : public tern::lwip::IpOutput {
-public:
-    err_t output(pbuf* p, uint32_t source, uint32_t destination, uint8_t) override
-    {
-        return g_engine->send_to_ip(p, source, destination);
-    }
-};
-Output g_output;
 
 void on_recv(void* arg, udp_pcb*, pbuf* p, const ip_addr_t* address, u16_t port)
 {
@@ -150,88 +102,23 @@ bool counter_is_error(Counter counter)
     return counter != Counter::datagrams_received && counter != Counter::datagrams_sent;
 }
 
-Engine::Engine(PoolOwner& pool, uint32_t seed) : m_pool(pool), m_impl(new Impl)
+Engine::Engine(PoolOwner& pool, uint32_t seed) : TransportCore(pool, seed), m_impl(new Impl)
 {
     g_engine = this;
-    g_random = seed | 1;
-    m_impl->lent = new Lent[pool.geometry().count];
-    lwip_init();
-    m_impl->layer.set_output(&g_output);
 }
 
 Engine::~Engine()
 {
-    delete[] m_impl->lent;
     delete m_impl;
     g_engine = nullptr;
 }
 
-// --- ip ---
-
-void Engine::ip_connected(Link* link)
+void Engine::forget_ip()
 {
-    m_impl->ip.attach(link);
-    m_impl->ip_up = true;
-}
-
-bool Engine::ip_lost()
-{
-    Impl& t = *m_impl;
-    t.ip_up = false;
-    t.ip.detach();
-    if (t.incoming != nullptr) {
-        pbuf_free(t.incoming);
-        t.incoming = nullptr;
+    if (m_impl->incoming != nullptr) {
+        pbuf_free(m_impl->incoming);
+        m_impl->incoming = nullptr;
     }
-    t.layer.forget_interfaces();
-    return t.rx.in_use() == 0;
-}
-
-unsigned Engine::ip_buffers_held() const { return m_impl->rx.in_use(); }
-
-void Engine::give_back_to_ip(const BufferRef& ref)
-{
-    Impl& t = *g_engine->m_impl;
-    Message done{};
-    done.type = transport::deliver_done;
-    done.buffer = ref;
-    done.words[0] = t.unreachable;
-    t.unreachable = 0;
-    (void)g_engine->m_impl->ip.send(done);
-}
-
-bool Engine::drain_ip()
-{
-    Impl& t = *m_impl;
-    if (!t.ip_up)
-        return false;
-    auto& rx = t.ip.link()->rx();
-    const uint32_t n = rx.available();
-    for (uint32_t i = 0; i < n; ++i) {
-        const Message m = rx.read(i);
-        switch (m.type) {
-        case transport::deliver:
-            ip_deliver(m);
-            break;
-        case transport::send_done:
-            if (m_pool.take_back(m.buffer, ip_holder).ok())
-                (void)m_pool.free(m.buffer);
-            if (m.words[0] != 0)
-                count(Counter::ip_send_failed);
-            break;
-        case transport::address:
-            t.layer.interface_changed(static_cast<unsigned>(m.words[0]), static_cast<uint32_t>(m.words[1]),
-                                      static_cast<uint8_t>(m.words[1] >> 32), static_cast<uint16_t>(m.words[2]),
-                                      (m.words[3] & transport::address_link_up) != 0,
-                                      (m.words[3] & transport::address_default_route) != 0);
-            break;
-        default:
-            break;
-        }
-    }
-    if (n != 0)
-        t.ip.link()->release(n);
-    return n != 0;
 }
 
 // One buffer of a datagram from ip: wrapped in a pbuf and added to the
@@ -239,11 +126,11 @@ bool Engine::drain_ip()
 void Engine::ip_deliver(const Message& m)
 {
     Impl& t = *m_impl;
-    const auto* pool = t.ip.link()->peer_pool();
+    const auto* pool = m_ip.link()->peer_pool();
     const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : Result<uint8_t*>(Error::malformed);
     pbuf* p = nullptr;
     if (bytes.ok() && m.buffer.length <= 0xFFFF)
-        p = t.rx.wrap(bytes.value(), static_cast<u16_t>(m.buffer.length), m.buffer);
+        p = wrap(m.buffer, bytes.value(), static_cast<u16_t>(m.buffer.length));
     if (p == nullptr) {
         count(bytes.ok() ? Counter::no_pbuf : Counter::bad_length);
         give_back_to_ip(m.buffer);
@@ -295,27 +182,26 @@ void Engine::ip_datagram(const Message& first, pbuf* p)
     count(Counter::datagrams_received);
     t.delivered = false;
     pbuf_ref(p); // kept until we know whether anybody took it
-    t.layer.input(p, source, destination, static_cast<unsigned>(first.words[1] & 0xFF), tern::net::ip_protocol::udp);
+    m_layer.input(p, source, destination, static_cast<unsigned>(first.words[1] & 0xFF), tern::net::ip_protocol::udp);
     if (!t.delivered) {
         count(Counter::no_port);
         // Nobody listens: ip answers with ICMP port unreachable, as hosts
         // do (not for broadcasts).
         const bool broadcast = ((first.words[1] >> 16) & 1) != 0;
         if (!broadcast)
-            t.unreachable = tern::net::icmp_code::port_unreachable;
+            set_unreachable_code(tern::net::icmp_code::port_unreachable);
     }
     pbuf_free(p); // the first buffer goes back now, with the ICMP code if any
-    t.unreachable = 0;
+    set_unreachable_code(0);
 }
 
 // A datagram lwIP wants sent: gathered into our buffers (a chain when it
 // is larger than one) and lent to ip.
-int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
+err_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
 {
-    Impl& t = *m_impl;
     const uint32_t size = m_pool.geometry().buffer_size;
     const uint32_t pieces = (p->tot_len + size - 1) / size;
-    if (!t.ip_up || pieces == 0 || !t.ip.has_room(pieces) || m_pool.free_count() < pieces) {
+    if (!m_ip_up || pieces == 0 || !m_ip.has_room(pieces) || m_pool.free_count() < pieces) {
         count(Counter::no_ip_buffer);
         return ERR_MEM;
     }
@@ -326,7 +212,7 @@ int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
                                        static_cast<u16_t>(offset));
         offset += length;
         (void)m_pool.lend(ref, ip_holder);
-        Message& m = t.ip.claim();
+        Message& m = m_ip.claim();
         m = Message{};
         m.type = transport::send;
         m.flags = transport::flags::fill_checksum | (i + 1 < pieces ? transport::flags::more : 0);
@@ -342,13 +228,12 @@ int8_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
 // application, or is dropped if the application is behind.
 void Engine::received(Socket* s, pbuf* p, uint32_t source, uint16_t port)
 {
-    Impl& t = *m_impl;
-    t.delivered = true;
+    m_impl->delivered = true;
     if (s == nullptr || !s->used) {
         pbuf_free(p);
         return;
     }
-    Client& client = t.clients[s->client];
+    Client& client = m_clients[s->client];
     const uint32_t size = m_pool.geometry().buffer_size;
     const uint32_t length = p->tot_len;
     const uint32_t pieces = length == 0 ? 1 : (length + size - 1) / size;
@@ -362,15 +247,13 @@ void Engine::received(Socket* s, pbuf* p, uint32_t source, uint16_t port)
         pbuf_free(p);
         return;
     }
-    const uint16_t holder = static_cast<uint16_t>(first_client_holder + s->client);
     for (uint32_t i = 0, offset = 0; i < pieces; ++i) {
         BufferRef ref = m_pool.allocate().value();
         const uint32_t piece = length - offset < size ? length - offset : size;
         ref.length = pbuf_copy_partial(p, m_pool.view().buffer(ref.index), static_cast<u16_t>(piece),
                                        static_cast<u16_t>(offset));
         offset += piece;
-        (void)m_pool.lend(ref, holder);
-        t.lent[ref.index] = Lent{static_cast<uint16_t>(s - t.sockets + 1), s->generation, ref.length};
+        lend_to_client(client, ref, static_cast<uint16_t>(s - m_impl->sockets), s->generation);
         s->lent += ref.length;
         Message& m = client.box.claim();
         m = Message{};
@@ -387,68 +270,19 @@ void Engine::received(Socket* s, pbuf* p, uint32_t source, uint16_t port)
 
 // --- clients ---
 
-int Engine::add_client(Link* link, uint32_t process)
-{
-    Impl& t = *m_impl;
-    for (unsigned i = 0; i < max_clients; ++i) {
-        Client& c = t.clients[i];
-        if (c.used)
-            continue;
-        c.used = true;
-        c.lost = false;
-        c.process = process;
-        c.box.attach(link);
-        for (uint16_t& s : c.sockets)
-            s = 0;
-        c.gather = Gather{};
-        return static_cast<int>(i);
-    }
-    return -1;
-}
-
 // UDP holds nothing of a client's once a send is copied: its sockets go and
-// it may be let go at once.
-bool Engine::client_lost(int index)
+// its pool is free at once.
+bool Engine::release_client(int index)
 {
-    Impl& t = *m_impl;
-    if (index < 0 || static_cast<unsigned>(index) >= max_clients || !t.clients[index].used)
-        return true;
-    Client& c = t.clients[index];
-    if (!c.lost && !c.box.stalled())
-        (void)drain_client(c); // its last datagrams still go out
-    c.lost = true;
-    c.box.stall();
+    Client& c = m_clients[index];
     for (uint16_t& slot : c.sockets) {
         if (slot != 0) {
-            close_socket(&t.sockets[slot - 1]);
+            close_socket(&m_impl->sockets[slot - 1]);
             slot = 0;
         }
     }
-    (void)m_pool.reclaim(static_cast<uint16_t>(first_client_holder + index));
-    c.used = false;
-    c.box.detach();
+    m_impl->gather[index] = Gather{};
     return true;
-}
-
-int Engine::stalled_client()
-{
-    Impl& t = *m_impl;
-    for (unsigned i = 0; i < max_clients; ++i) {
-        if (t.clients[i].used && !t.clients[i].lost && t.clients[i].box.stalled())
-            return static_cast<int>(i);
-    }
-    return -1;
-}
-
-bool Engine::drain_client(Client& client)
-{
-    auto& rx = client.box.link()->rx();
-    const uint32_t n = rx.available();
-    for (uint32_t i = 0; i < n; ++i)
-        client_message(client, rx.read(i));
-    if (n != 0)
-        client.box.link()->release(n);
-    return n != 0;
 }
 
 Engine::Socket* Engine::socket_for(Client& client, uint32_t id, bool create)
@@ -469,7 +303,7 @@ Engine::Socket* Engine::socket_for(Client& client, uint32_t id, bool create)
         const uint32_t generation = ++t.generation;
         s = Socket{};
         s.used = true;
-        s.client = static_cast<int>(&client - t.clients);
+        s.client = index_of(client);
         s.id = id;
         s.generation = generation;
         s.pcb = pcb;
@@ -492,8 +326,6 @@ void Engine::client_message(Client& client, const Message& m)
 {
     const uint32_t id = static_cast<uint32_t>(m.words[0]);
     switch (m.type) {
-    case sp::received:
-        return request_received(client, m);
     case sp::send:
         return request_send(client, m);
     case sp::bind:
@@ -600,7 +432,7 @@ void Engine::request_option(Socket* s, const Message& m)
 // One buffer of a datagram to send; the last of a chain sends it.
 void Engine::request_send(Client& client, const Message& m)
 {
-    Gather& g = client.gather;
+    Gather& g = m_impl->gather[index_of(client)];
     const uint32_t id = static_cast<uint32_t>(m.words[0]);
     const auto* pool = client.box.link()->peer_pool();
     const bool more = (m.flags & sp::flags::more) != 0;
@@ -633,7 +465,7 @@ void Engine::request_send(Client& client, const Message& m)
 // application's buffers; lwIP's output copies it, so they go back at once.
 void Engine::send_datagram(Client& client, Socket* s, uint64_t destination)
 {
-    Gather& g = client.gather;
+    Gather& g = m_impl->gather[index_of(client)];
     const auto* pool = client.box.link()->peer_pool();
     pbuf* chain = nullptr;
     int error = 0;
@@ -681,68 +513,16 @@ void Engine::return_buffer(Client& client, const BufferRef& ref, uint32_t id, in
     (void)client.box.send(back);
 }
 
-void Engine::request_received(Client& client, const Message& m)
+void Engine::bytes_consumed(uint16_t socket, uint32_t generation, uint32_t length)
 {
-    Impl& t = *m_impl;
-    const uint16_t holder = static_cast<uint16_t>(first_client_holder + (&client - t.clients));
-    if (!m_pool.take_back(m.buffer, holder).ok()) {
-        count(Counter::bad_request);
-        return;
-    }
-    const Lent lent = t.lent[m.buffer.index];
-    t.lent[m.buffer.index] = Lent{};
-    (void)m_pool.free(m.buffer);
-    if (lent.socket == 0)
-        return;
-    Socket& s = t.sockets[lent.socket - 1];
-    if (s.used && s.generation == lent.generation)
-        s.lent -= lent.length < s.lent ? lent.length : s.lent;
+    Socket& s = m_impl->sockets[socket];
+    if (s.used && s.generation == generation)
+        s.lent -= length < s.lent ? length : s.lent;
 }
 
 void Engine::result(Socket* s, uint32_t request, int error, uint64_t endpoint)
 {
-    Message m{};
-    m.type = sp::result;
-    m.words[0] = s->id;
-    m.words[1] = request;
-    m.words[2] = static_cast<uint64_t>(static_cast<int64_t>(error));
-    m.words[3] = endpoint;
-    (void)m_impl->clients[s->client].box.send(m);
-}
-
-// --- the loop ---
-
-bool Engine::step(uint64_t now_ns)
-{
-    Impl& t = *m_impl;
-    if (now_ns > t.last_now_ns)
-        t.last_now_ns = now_ns;
-    g_now_ms = static_cast<uint32_t>(t.last_now_ns / 1'000'000);
-    bool worked = drain_ip();
-    for (Client& c : t.clients) {
-        if (c.used && !c.lost && !c.box.stalled())
-            worked = drain_client(c) || worked;
-    }
-    sys_check_timeouts();
-    if (t.ip_up)
-        t.ip.flush();
-    for (Client& c : t.clients) {
-        if (!c.used || c.lost)
-            continue;
-        const bool stalled = c.box.stalled();
-        c.box.flush();
-        if (!stalled && c.box.stalled())
-            count(Counter::client_stalled);
-    }
-    return worked;
-}
-
-uint64_t Engine::next_deadline_ns() const
-{
-    const u32_t sleep_ms = sys_timeouts_sleeptime();
-    if (sleep_ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE)
-        return UINT64_MAX;
-    return m_impl->last_now_ns + uint64_t{sleep_ms} * 1'000'000;
+    send_result(m_clients[s->client], s->id, request, error, endpoint);
 }
 
 Result<SocketEntry> Engine::socket_entry(unsigned n) const
@@ -757,7 +537,7 @@ Result<SocketEntry> Engine::socket_entry(unsigned n) const
         e.remote_address = from_lwip(s.pcb->remote_ip);
         e.remote_port = s.pcb->remote_port;
         e.state = s.pcb->remote_port != 0 ? 1 : 0;
-        e.owner = t.clients[s.client].process;
+        e.owner = m_clients[s.client].process;
         e.receive_queue = s.lent;
         e.segments_in = s.datagrams_in;
         e.segments_out = s.datagrams_out;
