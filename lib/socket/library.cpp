@@ -923,19 +923,28 @@ int SocketLibrary::socket(int domain, int type, int protocol)
     return socket->fd;
 }
 
+// What bind() and connect() check first: the socket, the address, and that
+// its server is still there. 0, or the errno to fail with.
+int SocketLibrary::addressed_call(int fd, const sockaddr* address, socklen_t length, Socket*& socket,
+                                  uint64_t& endpoint)
+{
+    socket = lookup(fd);
+    if (socket == nullptr)
+        return EBADF;
+    if (const int error = read_address(address, length, endpoint); error != 0)
+        return error;
+    if (socket->link == nullptr)
+        return socket->error != 0 ? take_error(*socket) : socket->protocol == Protocol::tcp ? ECONNRESET : ENETDOWN;
+    return 0;
+}
+
 int SocketLibrary::bind(int fd, const sockaddr* address, socklen_t length)
 {
     TERN_SOCKET_CALL;
-    Socket* socket = lookup(fd);
-    if (socket == nullptr)
-        return fail(EBADF);
+    Socket* socket = nullptr;
     uint64_t endpoint = 0;
-    if (const int error = read_address(address, length, endpoint); error != 0)
+    if (const int error = addressed_call(fd, address, length, socket, endpoint); error != 0)
         return fail(error);
-    if (socket->link == nullptr)
-        return fail(socket->error != 0              ? take_error(*socket)
-                : socket->protocol == Protocol::tcp ? ECONNRESET
-                                                    : ENETDOWN);
     if (socket->state != State::fresh)
         return fail(EINVAL);
     return request(*socket, proto::bind, endpoint);
@@ -997,16 +1006,10 @@ int SocketLibrary::accept4(int fd, sockaddr* address, socklen_t* length, int fla
 int SocketLibrary::connect(int fd, const sockaddr* address, socklen_t length)
 {
     TERN_SOCKET_CALL;
-    Socket* socket = lookup(fd);
-    if (socket == nullptr)
-        return fail(EBADF);
+    Socket* socket = nullptr;
     uint64_t endpoint = 0;
-    if (const int error = read_address(address, length, endpoint); error != 0)
+    if (const int error = addressed_call(fd, address, length, socket, endpoint); error != 0)
         return fail(error);
-    if (socket->link == nullptr)
-        return fail(socket->error != 0              ? take_error(*socket)
-                : socket->protocol == Protocol::tcp ? ECONNRESET
-                                                    : ENETDOWN);
     if (socket->protocol == Protocol::udp) {
         if (socket->state != State::fresh && socket->state != State::bound && socket->state != State::connected)
             return fail(EINVAL);

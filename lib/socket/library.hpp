@@ -237,6 +237,7 @@ private:
     uint64_t deadline(uint64_t timeout_ns);
     int wait_answer(Socket& socket);
     int take_error(Socket& socket);
+    int addressed_call(int fd, const sockaddr* address, socklen_t length, Socket*& socket, uint64_t& endpoint);
     uint64_t credit_free(const Socket& socket) const;
     short ready_events(Socket& socket);
 
