@@ -20,20 +20,12 @@ using namespace transport_test;
 namespace sp = tern::socket_proto;
 namespace ev = tern::socket_proto::errno_value;
 
-constexpr uint32_t address_a = 0x0A000001; // 10.0.0.1
-constexpr uint32_t address_b = 0x0A000002; // 10.0.0.2
+constexpr uint32_t address_a = EnginePair::address_a;
+constexpr uint32_t address_b = EnginePair::address_b;
 
-class TcpEngine : public ::testing::Test {
+class TcpEngine : public ::testing::Test, protected EnginePair {
 protected:
-    TcpEngine()
-        : pool_a(4096), pool_b(4096), ip(tern::net::ip_protocol::tcp, address_a, address_b),
-          a(tern_tcp_instance_a(&pool_a.owner, 1)), b(tern_tcp_instance_b(&pool_b.owner, 2)),
-          app_a(*a, pool_a.view, 100), app_b(*b, pool_b.view, 200)
-    {
-        ip.connect(0, *a, pool_a.view);
-        ip.connect(1, *b, pool_b.view);
-        run_for(10);
-    }
+    TcpEngine() : EnginePair(tern::net::ip_protocol::tcp, 4096, tern_tcp_instance_a, tern_tcp_instance_b) { run_for(10); }
 
     void TearDown() override
     {
@@ -44,25 +36,7 @@ protected:
             Entry e;
             return !a->socket_entry(0, e) && !b->socket_entry(0, e);
         }, 300'000);
-        EXPECT_EQ(a->ip_buffers_held(), 0u);
-        EXPECT_EQ(b->ip_buffers_held(), 0u);
-        EXPECT_EQ(ip.buffers_lent(), 0u);
-        EXPECT_EQ(app_a.buffers_out(), 0u);
-        EXPECT_EQ(app_b.buffers_out(), 0u);
-        EXPECT_EQ(pool_a.owner.free_count(), pool_a.geometry.count);
-        EXPECT_EQ(pool_b.owner.free_count(), pool_b.geometry.count);
-        EXPECT_EQ(a->lwip_pbufs_in_use(), 0u);
-        EXPECT_EQ(b->lwip_pbufs_in_use(), 0u);
-    }
-
-    bool step()
-    {
-        bool worked = a->step(now);
-        worked = b->step(now) || worked;
-        worked = ip.step() || worked;
-        worked = app_a.pump() || worked;
-        worked = app_b.pump() || worked;
-        return worked;
+        expect_nothing_held();
     }
 
     // Steps until `done` holds, moving simulated time to the next timer when
@@ -147,12 +121,6 @@ protected:
         }, 600'000));
     }
 
-    uint64_t now = 1'000'000'000;
-    HostPool pool_a, pool_b;
-    FakeIp ip;
-    TransportEngine* a;
-    TransportEngine* b;
-    App app_a, app_b;
 };
 
 TEST_F(TcpEngine, ConnectSendCloseBothWays)

@@ -395,4 +395,59 @@ private:
     int m_client = -1;
 };
 
+// Two engines (each its own lwIP instance) on an in-memory ip, with an
+// application on each: what every engine test starts from. The addresses are
+// 10.0.0.1 (a) and 10.0.0.2 (b).
+using InstanceFactory = TransportEngine* (*)(tern::channel::PoolOwner* pool, uint32_t seed);
+
+class EnginePair {
+public:
+    static constexpr uint32_t address_a = 0x0A000001;
+    static constexpr uint32_t address_b = 0x0A000002;
+
+    EnginePair(uint8_t protocol, uint32_t pool_buffers, InstanceFactory make_a, InstanceFactory make_b)
+        : pool_a(pool_buffers), pool_b(pool_buffers), ip(protocol, address_a, address_b), a(make_a(&pool_a.owner, 1)),
+          b(make_b(&pool_b.owner, 2)), app_a(*a, pool_a.view, 100), app_b(*b, pool_b.view, 200)
+    {
+        ip.connect(0, *a, pool_a.view);
+        ip.connect(1, *b, pool_b.view);
+    }
+
+    // One round: both engines, ip and both applications; true if anything moved.
+    bool step()
+    {
+        bool worked = a->step(now);
+        worked = b->step(now) || worked;
+        worked = ip.step() || worked;
+        worked = app_a.pump() || worked;
+        worked = app_b.pump() || worked;
+        return worked;
+    }
+
+    // What every test ends with: no socket left, and no buffer of any pool
+    // or lwIP pbuf held by anyone.
+    void expect_nothing_held()
+    {
+        Entry e;
+        EXPECT_FALSE(a->socket_entry(0, e)) << "a socket was left in a";
+        EXPECT_FALSE(b->socket_entry(0, e)) << "a socket was left in b";
+        EXPECT_EQ(a->ip_buffers_held(), 0u);
+        EXPECT_EQ(b->ip_buffers_held(), 0u);
+        EXPECT_EQ(ip.buffers_lent(), 0u);
+        EXPECT_EQ(app_a.buffers_out(), 0u);
+        EXPECT_EQ(app_b.buffers_out(), 0u);
+        EXPECT_EQ(pool_a.owner.free_count(), pool_a.geometry.count);
+        EXPECT_EQ(pool_b.owner.free_count(), pool_b.geometry.count);
+        EXPECT_EQ(a->lwip_pbufs_in_use(), 0u);
+        EXPECT_EQ(b->lwip_pbufs_in_use(), 0u);
+    }
+
+    uint64_t now = 1'000'000'000;
+    HostPool pool_a, pool_b;
+    FakeIp ip;
+    TransportEngine* a;
+    TransportEngine* b;
+    App app_a, app_b;
+};
+
 } // namespace transport_test

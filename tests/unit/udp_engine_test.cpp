@@ -18,49 +18,26 @@ using namespace transport_test;
 namespace sp = tern::socket_proto;
 namespace ev = tern::socket_proto::errno_value;
 
-constexpr uint32_t address_a = 0x0A000001;
-constexpr uint32_t address_b = 0x0A000002;
+constexpr uint32_t address_a = EnginePair::address_a;
+constexpr uint32_t address_b = EnginePair::address_b;
 
-class UdpEngine : public ::testing::Test {
+class UdpEngine : public ::testing::Test, protected EnginePair {
 protected:
-    UdpEngine()
-        : pool_a(2048), pool_b(2048), ip(tern::net::ip_protocol::udp, address_a, address_b),
-          a(tern_udp_instance_a(&pool_a.owner, 1)), b(tern_udp_instance_b(&pool_b.owner, 2)),
-          app_a(*a, pool_a.view, 100), app_b(*b, pool_b.view, 200)
-    {
-        ip.connect(0, *a, pool_a.view);
-        ip.connect(1, *b, pool_b.view);
-        settle();
-    }
+    UdpEngine() : EnginePair(tern::net::ip_protocol::udp, 2048, tern_udp_instance_a, tern_udp_instance_b) { settle(); }
 
     void TearDown() override
     {
         if (HasFailure())
             return;
         settle();
-        Entry e;
-        EXPECT_FALSE(a->socket_entry(0, e)) << "a socket was left open";
-        EXPECT_FALSE(b->socket_entry(0, e)) << "a socket was left open";
-        EXPECT_EQ(a->ip_buffers_held(), 0u);
-        EXPECT_EQ(b->ip_buffers_held(), 0u);
-        EXPECT_EQ(ip.buffers_lent(), 0u);
-        EXPECT_EQ(app_a.buffers_out(), 0u);
-        EXPECT_EQ(app_b.buffers_out(), 0u);
-        EXPECT_EQ(pool_a.owner.free_count(), pool_a.geometry.count);
-        EXPECT_EQ(pool_b.owner.free_count(), pool_b.geometry.count);
-        EXPECT_EQ(a->lwip_pbufs_in_use(), 0u);
-        EXPECT_EQ(b->lwip_pbufs_in_use(), 0u);
+        expect_nothing_held();
     }
 
     // Steps until nothing moves.
     void settle()
     {
         for (int i = 0; i < 100000; ++i) {
-            bool worked = a->step(now);
-            worked = b->step(now) || worked;
-            worked = ip.step() || worked;
-            worked = app_a.pump() || worked;
-            worked = app_b.pump() || worked;
+            const bool worked = step();
             now += 1'000;
             if (!worked)
                 return;
@@ -85,12 +62,6 @@ protected:
         EXPECT_TRUE(app.take(sp::closed, id));
     }
 
-    uint64_t now = 1'000'000'000;
-    HostPool pool_a, pool_b;
-    FakeIp ip;
-    TransportEngine* a;
-    TransportEngine* b;
-    App app_a, app_b;
 };
 
 TEST_F(UdpEngine, DatagramsOfEverySizeArriveWhole)
