@@ -275,11 +275,7 @@ void SocketLibrary::end_link(Link& link)
         }
         s->failed = true;
         s->error = error;
-        if (s->awaiting != 0) {
-            s->awaiting = 0;
-            s->answered = true;
-            s->answer = error;
-        }
+        answer_waiting(*s, error);
     }
     ServerLink& server = m_platform.link(link.protocol);
     (void)server.pool().reclaim(server_holder);
@@ -333,11 +329,7 @@ void SocketLibrary::detach(Socket* socket)
     socket->credit_used = 0;
     socket->link = nullptr;
     socket->failed = true;
-    if (socket->awaiting != 0) {
-        socket->awaiting = 0;
-        socket->answered = true;
-        socket->answer = socket->error != 0 ? socket->error : ECONNABORTED;
-    }
+    answer_waiting(*socket, socket->error != 0 ? socket->error : ECONNABORTED);
 }
 
 // --- messages out ---
@@ -485,11 +477,7 @@ void SocketLibrary::handle(Link& link, const Message& m)
             break;
         socket->failed = true;
         socket->error = error;
-        if (socket->awaiting != 0) {
-            socket->awaiting = 0;
-            socket->answered = true;
-            socket->answer = error;
-        }
+        answer_waiting(*socket, error);
         break;
     }
     default: break;

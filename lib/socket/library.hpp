@@ -237,6 +237,15 @@ private:
     uint64_t deadline(uint64_t timeout_ns);
     int wait_answer(Socket& socket);
     int take_error(Socket& socket);
+    // A call blocked on the socket's answer (awaiting) gets `error` instead.
+    static void answer_waiting(Socket& socket, int error)
+    {
+        if (socket.awaiting == 0)
+            return;
+        socket.awaiting = 0;
+        socket.answered = true;
+        socket.answer = error;
+    }
     int addressed_call(int fd, const sockaddr* address, socklen_t length, Socket*& socket, uint64_t& endpoint);
     uint64_t credit_free(const Socket& socket) const;
     short ready_events(Socket& socket);
