@@ -70,8 +70,8 @@ void TransportCore::ip_connected(Link* link)
 
 bool TransportCore::ip_lost()
 {
+    m_ip_up = false; // what forget_ip() lets go of is not sent back to a dead ip
     forget_ip();
-    m_ip_up = false;
     m_ip.detach();
     m_layer.forget_interfaces();
     return m_rx.in_use() == 0;
