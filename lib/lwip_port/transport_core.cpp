@@ -3,6 +3,8 @@
 
 #include "lwip/init.h"
 #include "lwip/timeouts.h"
+#include "net/address.hpp"
+#include "net/checksum.hpp"
 #include "proto/ip.hpp"
 
 namespace tern::lwip {
@@ -71,6 +73,10 @@ void TransportCore::ip_connected(Link* link)
 bool TransportCore::ip_lost()
 {
     m_ip_up = false; // what forget_ip() lets go of is not sent back to a dead ip
+    if (m_incoming != nullptr) {
+        pbuf_free(m_incoming);
+        m_incoming = nullptr;
+    }
     forget_ip();
     m_ip.detach();
     m_layer.forget_interfaces();
@@ -125,6 +131,53 @@ bool TransportCore::drain_ip()
     if (n != 0)
         m_ip.link()->release(n);
     return n != 0;
+}
+
+// One buffer of a datagram from ip, wrapped in a pbuf and added to the
+// chain being gathered (TCP segments too can come in several buffers: ip
+// reassembles fragmented ones); the last one hands the datagram on.
+void TransportCore::ip_deliver(const Message& m)
+{
+    const auto* pool = m_ip.link()->peer_pool();
+    const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : Result<uint8_t*>(Error::malformed);
+    pbuf* p = nullptr;
+    if (bytes.ok() && m.buffer.length <= 0xFFFF)
+        p = m_rx.wrap(bytes.value(), static_cast<u16_t>(m.buffer.length), m.buffer);
+    const bool too_long = p != nullptr && m_incoming != nullptr && m_incoming->tot_len + uint32_t{p->tot_len} > 0xFFFF;
+    if (p == nullptr || too_long) {
+        count_undeliverable(bytes.ok() && !too_long);
+        if (p != nullptr)
+            pbuf_free(p);
+        else
+            give_back_to_ip(m.buffer);
+        if (m_incoming != nullptr) { // the rest of a broken chain goes too
+            pbuf_free(m_incoming);
+            m_incoming = nullptr;
+        }
+        return;
+    }
+    if (m_incoming == nullptr) {
+        m_incoming = p;
+        m_incoming_first = m;
+    } else {
+        pbuf_cat(m_incoming, p);
+    }
+    if ((m.flags & transport::flags::more) != 0)
+        return;
+    pbuf* datagram = m_incoming;
+    m_incoming = nullptr;
+    ip_datagram(m_incoming_first, datagram);
+}
+
+bool TransportCore::checksum_valid(uint32_t source, uint32_t destination, uint8_t protocol, pbuf* p)
+{
+    net::ChecksumSum sum = net::pseudo_header_sum({source}, {destination}, protocol, p->tot_len);
+    for (pbuf* q = p; q != nullptr; q = q->next) {
+        if (q->next != nullptr && (q->len & 1) != 0)
+            return false; // ip's chains are whole buffers but the last: even
+        sum = net::checksum_add(sum, static_cast<const uint8_t*>(q->payload), q->len);
+    }
+    return net::checksum_finish(sum) == 0;
 }
 
 // --- clients ---

@@ -94,8 +94,13 @@ public:
 
 protected:
     // --- what the engine adds ---
-    // One deliver message from ip (its buffer is ours to give back).
-    virtual void ip_deliver(const Message& m) = 0;
+    // A datagram from ip (a chain of custom pbufs over ip's buffers, ours to
+    // free; the transport header is in the first) and its first deliver
+    // message (addresses, interface).
+    virtual void ip_datagram(const Message& first, pbuf* p) = 0;
+    // A datagram dropped before it was whole (a bad buffer, no pbuf left, too
+    // long): counted by the engine.
+    virtual void count_undeliverable(bool no_pbuf) = 0;
     // One message from a client that is not `received` (handled here).
     virtual void client_message(Client& client, const Message& m) = 0;
     // A client's `received` gave back bytes of `socket` (the engine's index).
@@ -121,8 +126,9 @@ protected:
     // The ICMP code the next buffer lwIP frees goes back with (udp's "port
     // unreachable"; 0 after that one).
     void set_unreachable_code(uint8_t code) { m_unreachable = code; }
-    // A custom pbuf over `length` bytes of ip's buffer `ref`, or null.
-    pbuf* wrap(const BufferRef& ref, uint8_t* bytes, uint16_t length) { return m_rx.wrap(bytes, length, ref); }
+    // Whether a datagram's transport checksum is right, pseudo-header
+    // included, summed over the chain.
+    static bool checksum_valid(uint32_t source, uint32_t destination, uint8_t protocol, pbuf* p);
     uint16_t holder(int client) const { return static_cast<uint16_t>(first_client_holder + client); }
     int index_of(const Client& client) const { return static_cast<int>(&client - m_clients); }
     // Lends one of our buffers with received bytes of `socket` to `client`.
@@ -144,12 +150,15 @@ private:
     class Output;
 
     bool drain_ip();
+    void ip_deliver(const Message& m);
     bool drain_client(Client& client);
     void client_returned(Client& client, const Message& m);
 
     Returns m_returns{*this};
     ExternalPbufs<BufferRef, max_rx_pbufs> m_rx{m_returns};
     Lent* m_lent; // per buffer of our pool
+    pbuf* m_incoming = nullptr; // a datagram from ip whose last buffer has not come yet
+    Message m_incoming_first{};
     uint8_t m_unreachable = 0;
     uint64_t m_last_now_ns = 0;
 };

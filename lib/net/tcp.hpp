@@ -1,7 +1,7 @@
 // The TCP header (RFC 793, options RFC 7323 / 2018 / 879) and the checks a
 // received segment must pass before the tcp server hands it to lwIP: the
-// header fits, the data offset is sane, the options are well-formed, and
-// the checksum over the pseudo-header is right.
+// header fits, the data offset is sane and the options are well-formed
+// (the server sums the checksum over the segment's buffers itself).
 #pragma once
 
 #include <cstddef>
@@ -109,28 +109,6 @@ inline bool tcp_options_valid(const uint8_t* options, size_t length)
         i += size;
     }
     return true;
-}
-
-enum class TcpCheck : uint8_t {
-    ok,
-    too_short,    // shorter than a header, or the data offset is out of range
-    bad_options,  // malformed options
-    bad_checksum, // the sum over pseudo-header and segment is wrong
-};
-
-// The checks of a received segment of `length` bytes, all in one piece.
-inline TcpCheck check_tcp_segment(Ipv4Address source, Ipv4Address destination, const uint8_t* segment,
-                                  size_t length, TcpHeader& header)
-{
-    if (length > 0xFFFF || !TcpHeader::parse(segment, length, header))
-        return TcpCheck::too_short;
-    const ChecksumSum sum =
-        pseudo_header_sum(source, destination, ip_protocol::tcp, static_cast<uint16_t>(length));
-    if (checksum_finish(checksum_add(sum, segment, length)) != 0)
-        return TcpCheck::bad_checksum;
-    if (!tcp_options_valid(segment + tcp_header_size, header.header_length - tcp_header_size))
-        return TcpCheck::bad_options;
-    return TcpCheck::ok;
 }
 
 } // namespace tern::net

@@ -188,47 +188,31 @@ void Engine::forget_ip()
 }
 
 // A segment from ip: checked, then to lwIP over ip's own buffer.
-void Engine::ip_deliver(const Message& m)
+void Engine::ip_datagram(const Message& first, pbuf* p)
 {
-    auto give_back = [&] { give_back_to_ip(m.buffer); };
-    const auto* pool = m_ip.link()->peer_pool();
-    const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : Result<uint8_t*>(Error::malformed);
-    const Ipv4Address source{static_cast<uint32_t>(m.words[0])};
-    const Ipv4Address destination{static_cast<uint32_t>(m.words[0] >> 32)};
-    if (!bytes.ok() || (m.flags & transport::flags::more) != 0) {
-        // TCP segments fit one buffer (ip never fragments them on our behalf
-        // and reassembled ones are refused here): anything else is bogus.
-        count(Counter::bad_length);
-        give_back();
-        return;
-    }
+    const Ipv4Address source{static_cast<uint32_t>(first.words[0])};
+    const Ipv4Address destination{static_cast<uint32_t>(first.words[0] >> 32)};
+    // The header and its options are in the first buffer (ip's first buffer
+    // holds 2,028 bytes); the checksum covers the whole chain.
     tern::net::TcpHeader header;
-    switch (tern::net::check_tcp_segment(source, destination, bytes.value(), m.buffer.length, header)) {
-    case tern::net::TcpCheck::ok:
-        break;
-    case tern::net::TcpCheck::too_short:
-        count(Counter::bad_length);
-        give_back();
-        return;
-    case tern::net::TcpCheck::bad_options:
-        count(Counter::bad_options);
-        give_back();
-        return;
-    case tern::net::TcpCheck::bad_checksum:
-        count(Counter::bad_checksum);
-        give_back();
-        return;
-    }
-    pbuf* p = wrap(m.buffer, bytes.value(), static_cast<u16_t>(m.buffer.length));
-    if (p == nullptr) {
-        count(Counter::no_pbuf);
-        give_back();
+    const auto* bytes = static_cast<const uint8_t*>(p->payload);
+    Counter drop = Counter::count;
+    if (!tern::net::TcpHeader::parse(bytes, p->len, header))
+        drop = Counter::bad_length;
+    else if (!checksum_valid(source.value, destination.value, tern::net::ip_protocol::tcp, p))
+        drop = Counter::bad_checksum;
+    else if (!tern::net::tcp_options_valid(bytes + tern::net::tcp_header_size,
+                                           header.header_length - tern::net::tcp_header_size))
+        drop = Counter::bad_options;
+    if (drop != Counter::count) {
+        count(drop);
+        pbuf_free(p);
         return;
     }
     count(Counter::segments_received);
     if ((header.flags & (tern::net::tcp_flag::syn | tern::net::tcp_flag::ack)) == tern::net::tcp_flag::syn)
         reap_half_open(header.destination_port);
-    m_layer.input(p, source.value, destination.value, static_cast<unsigned>(m.words[1] & 0xFF),
+    m_layer.input(p, source.value, destination.value, static_cast<unsigned>(first.words[1] & 0xFF),
                   tern::net::ip_protocol::tcp);
 }
 

@@ -98,7 +98,8 @@ private:
     struct SendEntry;
 
     // TransportCore
-    void ip_deliver(const Message& m) override;
+    void ip_datagram(const Message& first, pbuf* p) override;
+    void count_undeliverable(bool no_pbuf) override { count(no_pbuf ? Counter::no_pbuf : Counter::bad_length); }
     void client_message(Client& client, const Message& m) override;
     void bytes_consumed(uint16_t socket, uint32_t generation, uint32_t length) override;
     err_t send_to_ip(pbuf* p, uint32_t source, uint32_t destination) override;

@@ -54,8 +54,6 @@ struct Gather {
 };
 
 struct Engine::Impl {
-    pbuf* incoming = nullptr; // a chain from ip being gathered
-    Message incoming_first{};
     Gather gather[max_clients]; // per client
     Socket sockets[max_sockets];
     uint32_t generation = 0;
@@ -67,21 +65,6 @@ namespace {
 void on_recv(void* arg, udp_pcb*, pbuf* p, const ip_addr_t* address, u16_t port)
 {
     g_engine->received(static_cast<Engine::Socket*>(arg), p, from_lwip(*address), port);
-}
-
-// The checksum of a datagram in a pbuf chain, pseudo-header included; every
-// piece but the last must have an even length (ip's chains are whole
-// buffers but the last), else false.
-bool checksum_valid(uint32_t source, uint32_t destination, pbuf* p, uint16_t length)
-{
-    tern::net::ChecksumSum sum = tern::net::pseudo_header_sum({source}, {destination}, tern::net::ip_protocol::udp,
-                                                               length);
-    for (pbuf* q = p; q != nullptr; q = q->next) {
-        if (q->next != nullptr && (q->len & 1) != 0)
-            return false;
-        sum = tern::net::checksum_add(sum, static_cast<const uint8_t*>(q->payload), q->len);
-    }
-    return tern::net::checksum_finish(sum) == 0;
 }
 
 } // namespace
@@ -113,52 +96,6 @@ Engine::~Engine()
     g_engine = nullptr;
 }
 
-void Engine::forget_ip()
-{
-    if (m_impl->incoming != nullptr) {
-        pbuf_free(m_impl->incoming);
-        m_impl->incoming = nullptr;
-    }
-}
-
-// One buffer of a datagram from ip: wrapped in a pbuf and added to the
-// chain being gathered; the last one hands the whole datagram on.
-void Engine::ip_deliver(const Message& m)
-{
-    Impl& t = *m_impl;
-    const auto* pool = m_ip.link()->peer_pool();
-    const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : Result<uint8_t*>(Error::malformed);
-    pbuf* p = nullptr;
-    if (bytes.ok() && m.buffer.length <= 0xFFFF)
-        p = wrap(m.buffer, bytes.value(), static_cast<u16_t>(m.buffer.length));
-    if (p == nullptr) {
-        count(bytes.ok() ? Counter::no_pbuf : Counter::bad_length);
-        give_back_to_ip(m.buffer);
-        if (t.incoming != nullptr) { // the rest of a broken chain is dropped too
-            pbuf_free(t.incoming);
-            t.incoming = nullptr;
-        }
-        return;
-    }
-    if (t.incoming == nullptr) {
-        t.incoming = p;
-        t.incoming_first = m;
-    } else if (t.incoming->tot_len + p->tot_len > 0xFFFF) {
-        count(Counter::bad_length);
-        pbuf_free(t.incoming);
-        pbuf_free(p);
-        t.incoming = nullptr;
-        return;
-    } else {
-        pbuf_cat(t.incoming, p);
-    }
-    if ((m.flags & transport::flags::more) != 0)
-        return;
-    pbuf* datagram = t.incoming;
-    t.incoming = nullptr;
-    ip_datagram(t.incoming_first, datagram);
-}
-
 void Engine::ip_datagram(const Message& first, pbuf* p)
 {
     Impl& t = *m_impl;
@@ -172,7 +109,7 @@ void Engine::ip_datagram(const Message& first, pbuf* p)
         pbuf_free(p);
         return;
     }
-    if (header.checksum != 0 && !checksum_valid(source, destination, p, p->tot_len)) {
+    if (header.checksum != 0 && !checksum_valid(source, destination, tern::net::ip_protocol::udp, p)) {
         count(Counter::bad_checksum);
         pbuf_free(p);
         return;

@@ -77,18 +77,17 @@ private:
     struct Impl;
 
     // TransportCore
-    void ip_deliver(const Message& m) override;
+    void ip_datagram(const Message& first, pbuf* p) override;
+    void count_undeliverable(bool no_pbuf) override { count(no_pbuf ? Counter::no_pbuf : Counter::bad_length); }
     void client_message(Client& client, const Message& m) override;
     void bytes_consumed(uint16_t socket, uint32_t generation, uint32_t length) override;
     err_t send_to_ip(pbuf* p, uint32_t source, uint32_t destination) override;
     bool release_client(int client) override;
-    void forget_ip() override;
     void count_ip_send_failed() override { count(Counter::ip_send_failed); }
     void count_client_stalled() override { count(Counter::client_stalled); }
     void count_bad_request() override { count(Counter::bad_request); }
 
     void count(Counter c, uint64_t n = 1) { m_counters[static_cast<unsigned>(c)] += n; }
-    void ip_datagram(const Message& first, pbuf* p);
     Socket* socket_for(Client& client, uint32_t id, bool create);
     void close_socket(Socket* s);
     void request_bind(Socket* s, const Message& m);

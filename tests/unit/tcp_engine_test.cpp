@@ -159,6 +159,23 @@ TEST_F(TcpEngine, BulkTransferArrivesIntactInBothDirections)
     close(app_b, 1);
 }
 
+// ip delivers a segment in several buffers when it reassembled it from
+// fragments: the checksum is summed over the chain, lwIP gets the chain.
+TEST_F(TcpEngine, SegmentsInSeveralBuffersArriveIntact)
+{
+    const uint32_t server = connect_pair();
+    ip.piece = 500; // the header in the first piece, the data spread over three more
+    const auto data = random_bytes(512 << 10, 19);
+    send_all(app_a, 1, data, 2048, [&] { return app_b.received[server].size() == data.size(); });
+    EXPECT_TRUE(app_b.received[server] == data);
+    EXPECT_EQ(b->counter("bad_checksum"), 0u);
+    EXPECT_EQ(b->counter("bad_length"), 0u);
+    ip.piece = 0;
+    close(app_a, 1);
+    close(app_b, server);
+    close(app_b, 1);
+}
+
 TEST_F(TcpEngine, TheEndOfTheStreamComesAfterItsLastBytes)
 {
     const uint32_t server = connect_pair();

@@ -164,6 +164,9 @@ public:
     // Datagram numbers (counting from 1, both directions together) the next
     // sends get dropped at.
     std::function<bool(uint64_t datagram, unsigned from_side)> drop_if;
+    // The most bytes ip puts in one buffer of a delivery (smaller than a
+    // buffer: every datagram arrives as a chain, as reassembled ones do).
+    uint32_t piece = 0; // 0: whole buffers
     uint64_t datagrams() const { return m_datagrams; }
     uint64_t dropped() const { return m_dropped; }
     uint32_t buffers_lent() const { return m_pool.geometry.count - m_pool.owner.free_count(); }
@@ -236,7 +239,7 @@ private:
     void deliver(unsigned side, const std::vector<uint8_t>& datagram)
     {
         Duplex& d = m_links[side];
-        const uint32_t size = m_pool.geometry.buffer_size;
+        const uint32_t size = piece != 0 ? piece : m_pool.geometry.buffer_size;
         const size_t pieces = datagram.empty() ? 1 : (datagram.size() + size - 1) / size;
         for (size_t i = 0, offset = 0; i < pieces; ++i) {
             auto buffer = m_pool.owner.allocate();
