@@ -7,10 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "net/address.hpp"
 #include "net/byte_order.hpp"
-#include "net/checksum.hpp"
-#include "net/ipv4.hpp"
 
 namespace tern::net {
 

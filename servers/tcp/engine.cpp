@@ -11,6 +11,7 @@
 #include "lwip_port/external_pbufs.hpp"
 #include "lwip_port/socket_glue.hpp"
 #include "net/address.hpp"
+#include "net/ipv4.hpp"
 #include "net/tcp.hpp"
 #include "proto/ip.hpp"
 #include "proto/socket.hpp"
@@ -87,7 +88,7 @@ struct WaitingAck {
     uint16_t destination_port = 0;
     uint32_t acknowledgment = 0;
     uint16_t window = 0;
-    BufferRef ref{};
+    tern::channel::BufferRef ref{};
 };
 
 struct Engine::Impl {

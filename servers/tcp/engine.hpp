@@ -30,10 +30,6 @@ struct tcp_pcb;
 
 namespace tcp {
 
-using tern::channel::BufferRef;
-using tern::channel::Link;
-using tern::channel::Message;
-using tern::channel::PoolOwner;
 
 // Drop and event counters (netstat -s, the status page).
 enum class Counter : uint8_t {

@@ -49,7 +49,7 @@ struct Engine::Socket {
 // channel, so one per client is enough).
 struct Gather {
     uint32_t count = 0;
-    BufferRef refs[Engine::max_chain];
+    tern::channel::BufferRef refs[Engine::max_chain];
     uint32_t length = 0;
 };
 

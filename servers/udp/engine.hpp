@@ -28,10 +28,6 @@ struct udp_pcb;
 
 namespace udp {
 
-using tern::channel::BufferRef;
-using tern::channel::Link;
-using tern::channel::Message;
-using tern::channel::PoolOwner;
 
 enum class Counter : uint8_t {
     datagrams_received,

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "net/ipv4.hpp"
 #include "net/tcp.hpp"
 #include "transport_test_support.hpp"
 
