@@ -3,20 +3,58 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "base/word_copy.hpp"
+
+namespace {
+
+// Copies at least this long use `rep movsb`/`rep stosb` where the CPU says
+// they are fast; below it, starting the string instruction costs more.
+constexpr size_t string_threshold = 256;
+
+// CPUID leaf 7, EBX bit 9: Enhanced REP MOVSB/STOSB. Real CPUs of the last
+// decade have it; QEMU's default TCG CPU model does not (and TCG runs string
+// instructions one element at a time). Asked once; a race between cores only
+// asks twice.
+bool fast_strings()
+{
+    static int known = -1;
+    if (known < 0) {
+        uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
+        asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+        bool erms = false;
+        if (eax >= 7) {
+            eax = 7;
+            ecx = 0;
+            asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+            erms = (ebx & (1u << 9)) != 0;
+        }
+        known = erms ? 1 : 0;
+    }
+    return known == 1;
+}
+
+} // namespace
+
 extern "C" {
 
 void* memcpy(void* dst, const void* src, size_t n)
 {
     auto* d = static_cast<unsigned char*>(dst);
     const auto* s = static_cast<const unsigned char*>(src);
-    asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+    if (n >= string_threshold && fast_strings())
+        asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+    else
+        tern::base::copy_words(d, s, n);
     return dst;
 }
 
 void* memset(void* dst, int value, size_t n)
 {
     auto* d = static_cast<unsigned char*>(dst);
-    asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(value) : "memory");
+    if (n >= string_threshold && fast_strings())
+        asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(value) : "memory");
+    else
+        tern::base::fill_words(d, static_cast<unsigned char>(value), n);
     return dst;
 }
 
