@@ -86,10 +86,18 @@ constexpr uint32_t fill_checksum = 1u << 1;
 enum Type : uint32_t {
     // ip -> transport: a datagram's payload (reassembled), lent in ip's pool.
     // words[0] = source IPv4 | destination IPv4 << 32, words[1] = interface
-    // | TTL << 8 | (1 if it came to a broadcast address) << 16, words[2] =
-    // the payload's total length (the sum over a chain's buffers). The first
-    // buffer keeps the datagram's IPv4 header (20 bytes, options left out)
-    // in front of the payload: its offset is 20.
+    // | TTL << 8 | the deliver_* bits below, words[2] = the payload's total
+    // length (the sum over a chain's buffers). The first buffer keeps the
+    // datagram's IPv4 header (20 bytes, options left out) in front of the
+    // payload: its offset is 20.
+    //
+    // Receive offload: a TCP delivery may be several segments of one
+    // connection that arrived back to back, in order, with only ACK (and
+    // PSH) set and equal acknowledgment, window and options. ip merges them
+    // into one: the first segment's header (PSH if any had it), then every
+    // segment's data; deliver_segments says how many there were. Each was
+    // checksummed on its own, so the merged header's checksum is stale and
+    // deliver_checksum_verified is set.
     deliver = 1,
     // transport -> ip: a delivered buffer given back. words[0] = 0, or, for
     // the first buffer of a datagram nobody takes, the ICMP "destination
@@ -115,6 +123,12 @@ enum Type : uint32_t {
     // through this interface (bit 1).
     address = 5,
 };
+
+// deliver words[1]:
+constexpr uint64_t deliver_broadcast = uint64_t{1} << 16;         // sent to a broadcast address
+constexpr uint64_t deliver_checksum_verified = uint64_t{1} << 17; // ip found the TCP/UDP checksum right
+constexpr unsigned deliver_segments_shift = 24;                    // TCP: segments merged (0 or 1: one)
+constexpr unsigned deliver_segments(uint64_t word1) { return static_cast<unsigned>(word1 >> deliver_segments_shift & 0xFF); }
 
 constexpr uint64_t address_link_up = 1;
 constexpr uint64_t address_default_route = 2;

@@ -95,6 +95,7 @@ public:
             }
             expire_ping(now);
             report_dhcp();
+            publish_deliveries();
             if (!worked)
                 sleep();
         }
@@ -117,19 +118,16 @@ public:
     }
 
     // --- Upper: a datagram for a transport server, copied into ip's pool
-    // (as a chain of buffers if it needs several) and lent to it.
+    // (as a chain of buffers if it needs several), pending until published.
     ip::Delivery deliver(unsigned interface, const tern::net::Ipv4Header& header, bool to_broadcast,
                          const uint8_t* payload, size_t length) override
     {
         Transport* transport = transport_for(header.protocol);
         if (transport == nullptr)
             return ip::Delivery::no_server;
-        const uint32_t filled =
-            transport->port.deliver(interface, header, to_broadcast, payload, length, transport->reserved);
-        if (filled == 0)
+        if (!transport->port.deliver(interface, header, to_broadcast, payload, length, transport->reserved))
             return ip::Delivery::busy;
-        transport->channel.publish(filled);
-        return ip::Delivery::taken;
+        return ip::Delivery::taken; // published by publish_deliveries()
     }
 
     // --- EchoListener: the shell's ping waits for this.
@@ -202,8 +200,26 @@ private:
     // Tells a transport about the interfaces when they changed (or it is new).
     void announce(Transport& transport)
     {
-        if (const uint32_t filled = transport.port.announce(m_stack); filled != 0)
-            transport.channel.publish(filled);
+        if (transport.port.announce(m_stack))
+            publish_deliveries(transport);
+    }
+
+    // What the port wrote on the transport's ring (deliveries, announcements)
+    // goes out: after every batch of frames, so that consecutive segments of
+    // a connection reach tcp merged (and with one wake-up), and before
+    // anything else is written on that ring.
+    void publish_deliveries(Transport& transport)
+    {
+        if (const uint32_t pending = transport.port.take_pending(); pending != 0)
+            transport.channel.publish(pending);
+    }
+
+    void publish_deliveries()
+    {
+        for (Transport& transport : m_transports) {
+            if (transport.channel.is_open())
+                publish_deliveries(transport);
+        }
     }
 
     // Handles up to one batch from a transport server; true if there was anything.
@@ -215,8 +231,8 @@ private:
         // the answers to its buffers from earlier batches too.
         const uint32_t held = transport.port.held();
         const uint32_t n = batch_size(transport.channel, held);
-        // Sending may loop a datagram back to this very server (deliver()
-        // publishes at once): answers go in after the batch, as in drain(Link&).
+        // Sending may loop a datagram back to this very server: answers go in
+        // after the batch and after those deliveries, as in drain(Link&).
         Message answers[batch + ip::TransportPort::max_chain];
         uint32_t count = 0;
         transport.reserved = n + held;
@@ -226,6 +242,7 @@ private:
         transport.reserved = 0;
         if (n != 0)
             transport.channel.release(n);
+        publish_deliveries(transport);
         for (uint32_t i = 0; i < count; ++i)
             tx.slot(i) = answers[i];
         if (count != 0)
@@ -336,6 +353,7 @@ private:
         }
         if (answers != 0)
             link.channel.publish(answers);
+        publish_deliveries();
         if (rx.broken() || tx.broken() || (n == 0 && link.channel.peer_closed()))
             drop(link, "its channel broke or closed");
         return n != 0;

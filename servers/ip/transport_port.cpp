@@ -1,6 +1,8 @@
 #include "transport_port.hpp"
 
 #include "proto/ip.hpp"
+#include "net/byte_order.hpp"
+#include "net/udp.hpp"
 #include "proto/syscall.hpp"
 
 namespace ip {
@@ -38,10 +40,16 @@ void TransportPort::open(uint8_t protocol, Producer& tx, PoolOwner& pool, PoolOw
     m_chain.length = 0;
     m_chain.refusing = false;
     m_announced = false;
+    m_pending = 0;
+    m_unlent_count = 0;
+    m_merge.open = false;
 }
 
 void TransportPort::close()
 {
+    m_merge.open = false;
+    drop_buffers(0); // never lent: still ours
+    m_pending = 0;
     m_tx = nullptr;
     m_peer_pool = nullptr;
     m_chain.count = 0;
@@ -52,55 +60,243 @@ void TransportPort::close()
 // ---------------------------------------------------------------------------
 // Up
 
-uint32_t TransportPort::deliver(unsigned interface, const Ipv4Header& header, bool to_broadcast,
-                                const uint8_t* payload, size_t length, uint32_t reserved)
+namespace {
+
+namespace tcp_flag = tern::net::tcp_flag;
+using tern::net::ChecksumSum;
+using tern::net::TcpHeader;
+
+// Segments with any other flag (SYN, FIN, RST, URG, ECE, CWR) go up alone.
+constexpr uint8_t mergeable_flags = tcp_flag::ack | tcp_flag::psh;
+// A merged segment's TCP header and data: the IPv4 header kept in front
+// states their total in 16 bits, and lwIP counts a segment in 16 bits too.
+constexpr size_t max_merged = 0xFFFF - ipv4_min_header;
+constexpr uint64_t segments_mask = uint64_t{0xFF} << transport::deliver_segments_shift;
+
+ChecksumSum pseudo_header(const Ipv4Header& header, size_t length)
 {
-    const size_t buffer_size = m_pool->geometry().buffer_size;
+    return tern::net::pseudo_header_sum(header.source, header.destination, header.protocol,
+                                        static_cast<uint16_t>(length));
+}
+
+} // namespace
+
+bool TransportPort::deliver(unsigned interface, const Ipv4Header& header, bool to_broadcast,
+                            const uint8_t* payload, size_t length, uint32_t reserved)
+{
+    const bool tcp = header.protocol == tern::net::ip_protocol::tcp;
+    if (m_merge.open && tcp && !to_broadcast && interface == (m_merge.words1 & 0xFF) &&
+        append(header, payload, length, reserved))
+        return true;
+    close_merge();
     // The first buffer starts with the IPv4 header (for an ICMP error, should
     // the transport find nobody for the datagram): less room for payload.
-    const size_t first = buffer_size - ipv4_min_header;
-    const size_t needed = length <= first ? 1 : 1 + (length - first + buffer_size - 1) / buffer_size;
+    BufferRef head{};
+    head.offset = ipv4_min_header;
+    const uint32_t count = 1 + buffers_for(head, length);
     // All or nothing: half a chain would be a datagram the transport cannot tell from a broken one.
-    if (needed > m_pool->free_count() || m_tx->space(reserved + static_cast<uint32_t>(needed)) < reserved + needed)
-        return 0;
-    const auto count = static_cast<uint32_t>(needed);
+    if (!room_for(count, count, reserved) || !take_buffers(count))
+        return false;
+    const uint32_t first = m_unlent_count - count;
+    Ipv4Header copy = header;
+    copy.header_length = ipv4_min_header;
+    copy.total_length = static_cast<uint16_t>(ipv4_min_header + length);
+    copy.more_fragments = false; // reassembled: it is the whole datagram now
+    copy.fragment_offset = 0;
+    copy.write(m_pool->view().buffer(m_unlent[first].index));
+    m_unlent[first].offset = ipv4_min_header;
+    // TCP and UDP checksums are summed as the bytes are copied anyway
+    // (a UDP checksum of 0 means the sender did not compute one).
+    const ChecksumSum sum = copy_in(first, payload, length);
+    const bool summed = (tcp && length >= tern::net::tcp_header_size) ||
+                        (header.protocol == tern::net::ip_protocol::udp && length >= tern::net::udp_header_size &&
+                         tern::net::load_be16(payload + 6) != 0);
+    const bool verified = summed && tern::net::checksum_finish(sum + pseudo_header(header, length)) == 0;
+    const uint64_t words0 = header.source.value | uint64_t{header.destination.value} << 32;
+    const uint64_t words1 = interface | uint64_t{header.ttl} << 8 | (to_broadcast ? transport::deliver_broadcast : 0) |
+                            (verified ? transport::deliver_checksum_verified : 0) |
+                            (tcp ? uint64_t{1} << transport::deliver_segments_shift : 0);
+    for (uint32_t i = 0; i < count; ++i)
+        write_deliver(m_pending + i, m_unlent[first + i], i + 1 < count, words0, words1, length);
+    if (tcp && verified && !to_broadcast)
+        open_merge(m_pending, count, copy, payload, length, words0, words1);
+    m_pending += count;
+    return true;
+}
+
+uint32_t TransportPort::take_pending()
+{
+    close_merge();
+    for (uint32_t i = 0; i < m_unlent_count; ++i)
+        (void)m_pool->lend(m_unlent[i], m_holder);
+    m_unlent_count = 0;
+    const uint32_t pending = m_pending;
+    m_pending = 0;
+    return pending;
+}
+
+// A verified TCP segment just delivered on its own: later ones may join it
+// if it carries data and nothing but ACK.
+void TransportPort::open_merge(uint32_t first_slot, uint32_t count, const Ipv4Header& ip, const uint8_t* payload,
+                               size_t length, uint64_t words0, uint64_t words1)
+{
+    TcpHeader tcp;
+    if (!TcpHeader::parse(payload, length, tcp) || tcp.flags != tcp_flag::ack || length == tcp.header_length)
+        return;
+    Merge& g = m_merge;
+    g.open = true;
+    g.push = false;
+    g.first_slot = first_slot;
+    g.count = count;
+    g.segments = 1;
+    g.length = length;
+    g.data_size = length - tcp.header_length;
+    g.next_sequence = tcp.sequence + static_cast<uint32_t>(g.data_size);
+    g.ip = ip;
+    __builtin_memcpy(g.header, payload, tcp.header_length);
+    g.header_length = tcp.header_length;
+    g.words0 = words0;
+    g.words1 = words1;
+}
+
+// Appends a TCP segment to the open merge if it goes on from it: same
+// connection, next in sequence, same acknowledgment, window and options,
+// no flag but ACK and PSH, no more data than the first, a right checksum.
+bool TransportPort::append(const Ipv4Header& header, const uint8_t* payload, size_t length, uint32_t reserved)
+{
+    Merge& g = m_merge;
+    TcpHeader tcp;
+    if (!TcpHeader::parse(payload, length, tcp) || (tcp.flags & ~mergeable_flags) != 0 ||
+        (tcp.flags & tcp_flag::ack) == 0 || tcp.header_length != g.header_length)
+        return false;
+    const size_t data = length - tcp.header_length;
+    const uint64_t words0 = header.source.value | uint64_t{header.destination.value} << 32;
+    if (data == 0 || data > g.data_size || g.length + data > max_merged || words0 != g.words0 ||
+        tcp.sequence != g.next_sequence)
+        return false;
+    // Ports and acknowledgment; data offset, flags but PSH, and window; options.
+    const uint8_t* h = g.header;
+    if (__builtin_memcmp(payload, h, 4) != 0 || __builtin_memcmp(payload + 8, h + 8, 5) != 0 ||
+        (payload[13] | tcp_flag::psh) != (h[13] | tcp_flag::psh) || __builtin_memcmp(payload + 14, h + 14, 2) != 0 ||
+        __builtin_memcmp(payload + 20, h + 20, g.header_length - tern::net::tcp_header_size) != 0)
+        return false;
+    const uint32_t last = m_unlent_count - 1; // the merge is the last pending delivery
+    const uint32_t extra = buffers_for(m_unlent[last], data);
+    if (!room_for(extra, extra, reserved) || !take_buffers(extra))
+        return false;
+    const uint32_t old_length = m_unlent[last].length;
+    const ChecksumSum header_sum = tern::net::checksum_add(pseudo_header(header, length), payload, tcp.header_length);
+    const ChecksumSum sum = header_sum + copy_in(last, payload + tcp.header_length, data);
+    if (tern::net::checksum_finish(sum) != 0) { // it goes up on its own, and tcp counts it
+        m_unlent[last].length = old_length;
+        drop_buffers(last + 1);
+        close_merge();
+        return false;
+    }
+    g.length += data;
+    g.count += extra;
+    m_pending += extra; // their slots are written when the merge closes
+    ++g.segments;
+    g.next_sequence += static_cast<uint32_t>(data);
+    g.push = (tcp.flags & tcp_flag::psh) != 0;
+    ++m_merged_segments;
+    if (data < g.data_size || g.push)
+        close_merge(); // the sender's burst ends here
+    return true;
+}
+
+// No more segments join the merge: its header and messages get their final
+// form (a merge of one segment already has it).
+void TransportPort::close_merge()
+{
+    Merge& g = m_merge;
+    if (!g.open)
+        return;
+    g.open = false;
+    if (g.segments == 1)
+        return;
+    const uint32_t first = m_unlent_count - g.count; // the merge is the last pending delivery
+    uint8_t* bytes = m_pool->view().buffer(m_unlent[first].index);
+    g.ip.total_length = static_cast<uint16_t>(ipv4_min_header + g.length);
+    g.ip.write(bytes);
+    if (g.push)
+        bytes[ipv4_min_header + 13] |= tcp_flag::psh;
+    const uint64_t words1 = (g.words1 & ~segments_mask) | uint64_t{g.segments} << transport::deliver_segments_shift;
+    for (uint32_t i = 0; i < g.count; ++i)
+        write_deliver(g.first_slot + i, m_unlent[first + i], i + 1 < g.count, g.words0, words1, g.length);
+}
+
+bool TransportPort::room_for(uint32_t buffers, uint32_t slots, uint32_t reserved)
+{
+    const uint32_t wanted = reserved + m_pending + slots;
+    return buffers <= m_pool->free_count() && m_unlent_count + buffers <= max_unlent &&
+           m_tx->space(wanted) >= wanted;
+}
+
+// New buffers `length` more bytes need after what `last` holds.
+uint32_t TransportPort::buffers_for(const BufferRef& last, size_t length) const
+{
+    const size_t buffer_size = m_pool->geometry().buffer_size;
+    const size_t room = buffer_size - last.offset - last.length;
+    return length <= room ? 0 : static_cast<uint32_t>((length - room + buffer_size - 1) / buffer_size);
+}
+
+// `count` empty buffers onto the unlent list, or none.
+bool TransportPort::take_buffers(uint32_t count)
+{
+    const uint32_t from = m_unlent_count;
     for (uint32_t i = 0; i < count; ++i) {
         auto buffer = m_pool->allocate();
-        if (!buffer.ok()) { // cannot happen (counted free above); undo rather than send half
-            for (uint32_t j = 0; j < i; ++j)
-                (void)m_pool->free(m_tx->slot(j).buffer);
-            return 0;
+        if (!buffer.ok()) { // cannot happen (counted free before); undo rather than send half
+            drop_buffers(from);
+            return false;
         }
-        m_tx->slot(i).buffer = buffer.value();
+        BufferRef ref = buffer.value();
+        ref.length = 0;
+        m_unlent[m_unlent_count++] = ref;
     }
-    size_t offset = 0;
-    for (uint32_t i = 0; i < count; ++i) {
-        BufferRef ref = m_tx->slot(i).buffer;
-        const size_t room = i == 0 ? first : buffer_size;
-        if (i == 0) {
-            Ipv4Header copy = header;
-            copy.header_length = ipv4_min_header;
-            copy.total_length = static_cast<uint16_t>(ipv4_min_header + length);
-            copy.more_fragments = false; // reassembled: it is the whole datagram now
-            copy.fragment_offset = 0;
-            copy.write(m_pool->view().buffer(ref.index));
-            ref.offset = ipv4_min_header;
-        }
-        const size_t chunk = length - offset < room ? length - offset : room;
-        ref.length = static_cast<uint32_t>(chunk);
-        __builtin_memcpy(m_pool->view().buffer(ref.index) + ref.offset, payload + offset, chunk);
-        offset += chunk;
-        (void)m_pool->lend(ref, m_holder);
-        Message& m = m_tx->slot(i);
-        m = Message{};
-        m.type = transport::deliver;
-        m.flags = i + 1 < count ? transport::flags::more : 0;
-        m.buffer = ref;
-        m.words[0] = header.source.value | uint64_t{header.destination.value} << 32;
-        m.words[1] = interface | uint64_t{header.ttl} << 8 | uint64_t{to_broadcast} << 16;
-        m.words[2] = length;
+    return true;
+}
+
+// Frees the unlent buffers from `from` on.
+void TransportPort::drop_buffers(uint32_t from)
+{
+    while (m_unlent_count > from)
+        (void)m_pool->free(m_unlent[--m_unlent_count]);
+}
+
+// Copies `length` bytes after what unlent buffer `last` holds, on into the
+// ones after it, and returns their checksum sum (the bytes taken as
+// starting at an even offset of the datagram).
+ChecksumSum TransportPort::copy_in(uint32_t last, const uint8_t* data, size_t length)
+{
+    const size_t buffer_size = m_pool->geometry().buffer_size;
+    ChecksumSum sum = 0;
+    size_t done = 0;
+    for (uint32_t i = last; done < length; ++i) {
+        BufferRef& ref = m_unlent[i];
+        const size_t room = buffer_size - ref.offset - ref.length;
+        const size_t chunk = length - done < room ? length - done : room;
+        uint8_t* to = m_pool->view().buffer(ref.index) + ref.offset + ref.length;
+        auto piece = static_cast<uint16_t>(tern::net::checksum_copy(0, to, data + done, chunk));
+        sum += (done & 1) != 0 ? __builtin_bswap16(piece) : piece; // an odd start shifts the byte pairs
+        ref.length += static_cast<uint32_t>(chunk);
+        done += chunk;
     }
-    return count;
+    return sum;
+}
+
+void TransportPort::write_deliver(uint32_t slot, const BufferRef& buffer, bool more, uint64_t words0,
+                                  uint64_t words1, size_t length)
+{
+    Message& m = m_tx->slot(slot);
+    m = Message{};
+    m.type = transport::deliver;
+    m.flags = more ? transport::flags::more : 0;
+    m.buffer = buffer;
+    m.words[0] = words0;
+    m.words[1] = words1;
+    m.words[2] = length;
 }
 
 // ---------------------------------------------------------------------------
@@ -207,17 +403,18 @@ void TransportPort::answer(const BufferRef& buffer, int64_t result, Message* ans
 // ---------------------------------------------------------------------------
 // Announcements
 
-uint32_t TransportPort::announce(const IpStack& stack)
+bool TransportPort::announce(const IpStack& stack)
 {
     if (m_announced && m_announced_generation == stack.generation())
-        return 0;
+        return false;
     const uint32_t count = stack.interface_count();
-    if (count != 0 && m_tx->space(count) < count)
-        return 0;
+    if (!room_for(0, count, 0))
+        return false;
+    close_merge(); // it is no longer the last pending delivery
     const int default_interface = stack.default_route_interface();
     for (uint32_t i = 0; i < count; ++i) {
         const Interface& n = *stack.interface(i);
-        Message& m = m_tx->slot(i);
+        Message& m = m_tx->slot(m_pending + i);
         m = Message{};
         m.type = transport::address;
         m.words[0] = i;
@@ -226,9 +423,10 @@ uint32_t TransportPort::announce(const IpStack& stack)
         m.words[3] = (n.link_up ? transport::address_link_up : 0) |
                      (default_interface == static_cast<int>(i) ? transport::address_default_route : 0);
     }
+    m_pending += count;
     m_announced = true;
     m_announced_generation = stack.generation();
-    return count;
+    return true;
 }
 
 } // namespace ip

@@ -4,6 +4,8 @@
 // transport's buffers, and the interfaces' announcements. It only fills
 // ring slots; the caller publishes them (main.cpp through tern::Channel,
 // which wakes the transport), so the host tests drive it on plain rings.
+// Deliveries stay pending until the caller takes them (once per batch of
+// frames from the driver), so that consecutive TCP segments can be merged.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +13,8 @@
 
 #include "channel/message.hpp"
 #include "ip_stack.hpp"
+#include "net/checksum.hpp"
+#include "net/tcp.hpp"
 
 namespace ip {
 
@@ -39,12 +43,19 @@ public:
     // --- Up
     // Copies a datagram's payload into as many buffers of ip's pool as it
     // needs and writes the deliver messages (a chain if more than one) into
-    // the next slots of the ring, keeping the first `reserved` free slots
-    // for answers. Returns how many slots it filled, for the caller to
-    // publish; 0 if the buffers or slots are not all there (nothing is
-    // taken: the datagram is dropped as transport_busy).
-    uint32_t deliver(unsigned interface, const Ipv4Header& header, bool to_broadcast, const uint8_t* payload,
-                     size_t length, uint32_t reserved);
+    // the ring slots after the pending ones, keeping `reserved` more free for
+    // answers. TCP and UDP checksums are summed during the copy and a right
+    // one is flagged (deliver_checksum_verified). A TCP segment that goes on
+    // from the last pending delivery's segment is appended to it instead
+    // (receive offload, proto/ip.hpp). False if the buffers or slots are not
+    // all there: nothing is taken, the datagram is dropped (transport_busy).
+    bool deliver(unsigned interface, const Ipv4Header& header, bool to_broadcast, const uint8_t* payload,
+                 size_t length, uint32_t reserved);
+    // Slots written since the last call (none can grow afterwards), for the
+    // caller to publish before it writes anything else on the ring.
+    uint32_t take_pending();
+    // TCP segments appended to an earlier one so far.
+    uint64_t merged_segments() const { return m_merged_segments; }
 
     // --- Down
     // Buffers of a chain not complete yet, whose send_done answers are
@@ -59,9 +70,9 @@ public:
     // --- Announcements
     // If the stack's interfaces changed since they were last announced (or
     // never were since open()), writes one address message per interface
-    // into the next free slots and returns how many, for the caller to
-    // publish; 0 if there is nothing new or no room (try again later).
-    uint32_t announce(const IpStack& stack);
+    // after the pending slots (take_pending() has them); false if there is
+    // nothing new or no room (try again later).
+    bool announce(const IpStack& stack);
 
 private:
     struct Chain {
@@ -72,6 +83,43 @@ private:
         size_t length = 0;
         bool refusing = false; // broken: the rest of it, up to its last buffer, is refused
     };
+
+    // The last pending delivery, while a TCP segment may still be appended
+    // to it. Its buffers are the last `count` unlent ones; the slots of those
+    // appended are written when it closes.
+    struct Merge {
+        bool open = false;
+        uint32_t first_slot = 0; // after the published ones
+        uint32_t count = 0;      // buffers (and slots)
+        uint32_t segments = 0;
+        size_t length = 0;       // TCP header and data so far
+        size_t data_size = 0;    // the first segment's data bytes: a shorter one ends the merge
+        uint32_t next_sequence = 0;
+        bool push = false;       // the last one had PSH
+        Ipv4Header ip;           // as kept in front of the first buffer
+        uint8_t header[tern::net::tcp_max_header_size] = {}; // the first segment's TCP header
+        uint8_t header_length = 0;
+        uint64_t words0 = 0;
+        uint64_t words1 = 0;
+    };
+
+    // Buffers of pending deliveries are lent only when the caller takes them
+    // (a transport cannot give back or touch what it cannot see yet), and
+    // their refs live here, not in the shared ring slots the peer could
+    // overwrite. More than ip's pool has (1,024).
+    static constexpr uint32_t max_unlent = 1024;
+
+    bool append(const Ipv4Header& header, const uint8_t* payload, size_t length, uint32_t reserved);
+    void open_merge(uint32_t first_slot, uint32_t count, const Ipv4Header& ip, const uint8_t* payload,
+                    size_t length, uint64_t words0, uint64_t words1);
+    void close_merge();
+    bool room_for(uint32_t buffers, uint32_t slots, uint32_t reserved);
+    uint32_t buffers_for(const BufferRef& last, size_t length) const;
+    bool take_buffers(uint32_t count);
+    void drop_buffers(uint32_t from);
+    tern::net::ChecksumSum copy_in(uint32_t last, const uint8_t* data, size_t length);
+    void write_deliver(uint32_t slot, const BufferRef& buffer, bool more, uint64_t words0, uint64_t words1,
+                       size_t length);
 
     uint32_t chain_limit() const;
     void add_to_chain(const Message& m, IpStack& stack, uint64_t now_ns, Message* answers, uint32_t& count);
@@ -85,6 +133,11 @@ private:
     PoolOwner::Holder m_holder = 0;
     const PoolView* m_peer_pool = nullptr;
     Chain m_chain;
+    uint32_t m_pending = 0; // slots written, not yet published
+    BufferRef m_unlent[max_unlent];
+    uint32_t m_unlent_count = 0;
+    Merge m_merge;
+    uint64_t m_merged_segments = 0;
     bool m_announced = false;
     uint64_t m_announced_generation = 0;
 };

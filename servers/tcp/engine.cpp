@@ -136,6 +136,7 @@ const char* counter_name(Counter counter)
         "bad_options",          "no_pbuf",            "ip_send_failed",    "no_ip_buffer",
         "half_open_reaped",     "backlog_full",       "bad_request",       "client_stalled",
         "connections_accepted", "connections_opened", "connections_failed", "acks_merged",
+        "segments_merged",
     };
     static_assert(sizeof(names) / sizeof(names[0]) == static_cast<unsigned>(Counter::count));
     return names[static_cast<unsigned>(counter)];
@@ -149,6 +150,7 @@ bool counter_is_error(Counter counter)
     case Counter::connections_accepted:
     case Counter::connections_opened:
     case Counter::acks_merged:
+    case Counter::segments_merged:
         return false;
     default:
         return true;
@@ -200,7 +202,8 @@ void Engine::ip_datagram(const Message& first, pbuf* p)
     Counter drop = Counter::count;
     if (!tern::net::TcpHeader::parse(bytes, p->len, header))
         drop = Counter::bad_length;
-    else if (!checksum_valid(source.value, destination.value, tern::net::ip_protocol::tcp, p))
+    else if ((first.words[1] & transport::deliver_checksum_verified) == 0 &&
+             !checksum_valid(source.value, destination.value, tern::net::ip_protocol::tcp, p))
         drop = Counter::bad_checksum;
     else if (!tern::net::tcp_options_valid(bytes + tern::net::tcp_header_size,
                                            header.header_length - tern::net::tcp_header_size))
@@ -210,7 +213,11 @@ void Engine::ip_datagram(const Message& first, pbuf* p)
         pbuf_free(p);
         return;
     }
-    count(Counter::segments_received);
+    // Several if ip merged them (proto/ip.hpp receive offload).
+    const unsigned segments = transport::deliver_segments(first.words[1]);
+    count(Counter::segments_received, segments > 1 ? segments : 1);
+    if (segments > 1)
+        count(Counter::segments_merged, segments - 1);
     if ((header.flags & (tern::net::tcp_flag::syn | tern::net::tcp_flag::ack)) == tern::net::tcp_flag::syn)
         reap_half_open(header.destination_port);
     m_layer.input(p, source.value, destination.value, static_cast<unsigned>(first.words[1] & 0xFF),

@@ -49,6 +49,7 @@ enum class Counter : uint8_t {
     connections_opened,
     connections_failed, // ended with an error (reset, timeout)
     acks_merged,      // pure ACKs replaced by a later one before they left (send_to_ip)
+    segments_merged,  // received segments ip appended to the one before (receive offload)
     count,
 };
 const char* counter_name(Counter counter);

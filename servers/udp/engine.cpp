@@ -109,7 +109,8 @@ void Engine::ip_datagram(const Message& first, pbuf* p)
         pbuf_free(p);
         return;
     }
-    if (header.checksum != 0 && !checksum_valid(source, destination, tern::net::ip_protocol::udp, p)) {
+    if (header.checksum != 0 && (first.words[1] & transport::deliver_checksum_verified) == 0 &&
+        !checksum_valid(source, destination, tern::net::ip_protocol::udp, p)) {
         count(Counter::bad_checksum);
         pbuf_free(p);
         return;
@@ -124,7 +125,7 @@ void Engine::ip_datagram(const Message& first, pbuf* p)
         count(Counter::no_port);
         // Nobody listens: ip answers with ICMP port unreachable, as hosts
         // do (not for broadcasts).
-        const bool broadcast = ((first.words[1] >> 16) & 1) != 0;
+        const bool broadcast = (first.words[1] & transport::deliver_broadcast) != 0;
         if (!broadcast)
             set_unreachable_code(tern::net::icmp_code::port_unreachable);
     }

@@ -92,13 +92,17 @@ public:
     {
         if (!m_port.is_open() || header.protocol != m_port.protocol())
             return ip::Delivery::no_server;
-        const uint32_t filled = m_port.deliver(interface, header, to_broadcast, payload, length, reserved);
-        if (filled == 0)
+        if (!m_port.deliver(interface, header, to_broadcast, payload, length, reserved))
             return ip::Delivery::busy;
-        (void)m_up.producer.publish(filled);
+        if (!hold)
+            flush();
         return ip::Delivery::taken;
     }
+    // Publishes what the port has pending, as main.cpp does after a batch of frames.
+    void flush() { (void)m_up.producer.publish(m_port.take_pending()); }
+
     uint32_t reserved = 0;
+    bool hold = false; // deliveries wait for flush(), as in a batch of frames
 
 private:
     ip::TransportPort& m_port;
@@ -123,7 +127,8 @@ protected:
     void open(uint8_t protocol)
     {
         port.open(protocol, up.producer, ip_pool.owner, transport_holder, &transport_pool.view);
-        (void)up.producer.publish(port.announce(*stack)); // what main.cpp does at once
+        EXPECT_TRUE(port.announce(*stack)); // what main.cpp does at once
+        port_upper.flush();
         up.take();
     }
 
@@ -287,7 +292,8 @@ TEST_F(TransportUp, FragmentedDatagramGoesUpWholeAsAChain)
     EXPECT_EQ(chain[0].buffer.length, 2028u);
     EXPECT_EQ(chain[4].buffer.length, 28u);
     EXPECT_EQ(chain[0].words[0], peer_ip.value | uint64_t{our_ip.value} << 32);
-    EXPECT_EQ(chain[0].words[1], 0u | 64u << 8); // eth0, TTL 64, not a broadcast
+    EXPECT_EQ(chain[0].words[1], 0u | 64u << 8 | transport::deliver_checksum_verified)
+        << "eth0, TTL 64, not a broadcast, the UDP checksum checked";
     EXPECT_EQ(chain[0].words[2], 8200u);
     EXPECT_EQ(drops_since_baseline(), "");
 }
@@ -302,7 +308,8 @@ TEST_F(TransportUp, ChainLengthsAtTheEdges)
     for (size_t length : {size_t{0}, size_t{1}, size_t{2047}, size_t{2048}, size_t{2049}, size_t{4096},
                           tern::net::ipv4_max_payload}) {
         const uint32_t expected = length <= 2028 ? 1 : static_cast<uint32_t>(1 + (length - 2028 + 2047) / 2048);
-        ASSERT_EQ(port.deliver(2, header, true, payload.data(), length, 0), expected) << length;
+        ASSERT_TRUE(port.deliver(2, header, true, payload.data(), length, 0)) << length;
+        ASSERT_EQ(port.take_pending(), expected) << length;
         (void)up.producer.publish(expected);
         std::vector<Message> chain;
         EXPECT_EQ(receive_chain(chain), Bytes(payload.begin(), payload.begin() + static_cast<long>(length)))
@@ -365,7 +372,7 @@ TEST_F(TransportUp, BroadcastsAreMarked)
     feed(ethernet(MacAddress::broadcast(), peer_mac, 0x0800, ipv4(f, udp(peer_ip, f.dst, 5, 6, pattern(10)))));
     const std::vector<Message> got = up.take();
     ASSERT_EQ(got.size(), 1u);
-    EXPECT_EQ(got[0].words[1] >> 16 & 1, 1u);
+    EXPECT_NE(got[0].words[1] & transport::deliver_broadcast, 0u);
 }
 
 // Half a chain is never sent: without every buffer and slot it needs, the
@@ -412,6 +419,230 @@ TEST_F(TransportUp, OtherProtocolsAndAClosedPortAreNotTaken)
     f.protocol = udp_protocol;
     feed(ip_frame(f, udp(peer_ip, our_ip, 1, 2, pattern(4))));
     EXPECT_EQ(dropped(Drop::protocol_unreachable), 2u);
+}
+
+// --- Receive offload: consecutive TCP segments of a connection merged.
+
+// A TCP segment from the peer, its checksum right unless `bad_checksum`.
+struct Segment {
+    uint16_t source_port = 40000;
+    uint16_t destination_port = 80;
+    uint32_t sequence = 1000;
+    uint32_t acknowledgment = 5000;
+    uint8_t flags = tern::net::tcp_flag::ack;
+    uint16_t window = 512;
+    Bytes options; // a multiple of 4
+    Bytes data;
+    bool bad_checksum = false;
+
+    Bytes bytes() const
+    {
+        Bytes b(20 + options.size());
+        put16(b, 0, source_port);
+        put16(b, 2, destination_port);
+        put32(b, 4, sequence);
+        put32(b, 8, acknowledgment);
+        b[12] = static_cast<uint8_t>(b.size() / 4 << 4);
+        b[13] = flags;
+        put16(b, 14, window);
+        std::copy(options.begin(), options.end(), b.begin() + 20);
+        b.insert(b.end(), data.begin(), data.end());
+        const uint32_t sum = (peer_ip.value >> 16) + (peer_ip.value & 0xFFFF) + (our_ip.value >> 16) +
+                             (our_ip.value & 0xFFFF) + tcp_protocol + static_cast<uint32_t>(b.size());
+        put16(b, 16, static_cast<uint16_t>(ref_checksum(b.data(), b.size(), sum) ^ (bad_checksum ? 1 : 0)));
+        return b;
+    }
+};
+
+class TransportOffload : public TransportTest {
+protected:
+    void SetUp() override
+    {
+        TransportTest::SetUp();
+        port.close();
+        open(tcp_protocol);
+        port_upper.hold = true; // one batch of frames, as from the driver
+    }
+
+    void feed_segment(const Segment& segment)
+    {
+        IpFields f;
+        f.protocol = tcp_protocol;
+        feed(ip_frame(f, segment.bytes()));
+    }
+
+    // What went up after the batch: per delivery, its segment count, its
+    // checksum flag and its bytes (TCP header and data); buffers given back.
+    struct Delivered {
+        unsigned segments;
+        bool verified;
+        Bytes bytes;
+    };
+    std::vector<Delivered> deliveries()
+    {
+        port_upper.flush();
+        std::vector<Delivered> out;
+        std::vector<Message> all = up.take();
+        for (size_t i = 0; i < all.size();) {
+            size_t end = i;
+            while ((all[end].flags & transport::flags::more) != 0 && end + 1 < all.size())
+                ++end;
+            Delivered d{transport::deliver_segments(all[i].words[1]),
+                        (all[i].words[1] & transport::deliver_checksum_verified) != 0, {}};
+            for (size_t j = i; j <= end; ++j) {
+                const uint8_t* p = ip_pool.data(all[j].buffer);
+                d.bytes.insert(d.bytes.end(), p, p + all[j].buffer.length);
+                EXPECT_EQ(all[j].words[2], all[i].words[2]);
+                Message done{};
+                done.type = transport::deliver_done;
+                done.buffer = all[j].buffer;
+                EXPECT_TRUE(batch({done}).empty());
+            }
+            EXPECT_EQ(all[i].words[2], d.bytes.size());
+            // The IPv4 header kept in front states the merged length, with a right checksum.
+            const uint8_t* head = ip_pool.view.buffer(all[i].buffer.index);
+            EXPECT_EQ(size_t(head[2] << 8 | head[3]), 20 + d.bytes.size());
+            EXPECT_EQ(ref_checksum(head, 20), 0u);
+            out.push_back(d);
+            i = end + 1;
+        }
+        EXPECT_EQ(ip_pool.owner.free_count(), 64u) << "every buffer back";
+        return out;
+    }
+};
+
+TEST_F(TransportOffload, ConsecutiveSegmentsGoUpAsOne)
+{
+    Segment s;
+    Bytes data;
+    for (int i = 0; i < 10; ++i) {
+        s.data = pattern(1460, static_cast<uint8_t>(i));
+        s.flags = tern::net::tcp_flag::ack | (i == 9 ? tern::net::tcp_flag::psh : 0);
+        feed_segment(s);
+        data.insert(data.end(), s.data.begin(), s.data.end());
+        s.sequence += 1460;
+    }
+    EXPECT_EQ(ip_pool.owner.held_by(transport_holder), 0u) << "nothing lent before the batch ends";
+    const auto got = deliveries();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].segments, 10u);
+    EXPECT_TRUE(got[0].verified);
+    ASSERT_EQ(got[0].bytes.size(), 20 + data.size());
+    EXPECT_EQ(get32(got[0].bytes, 4), 1000u) << "the first segment's sequence number";
+    EXPECT_EQ(got[0].bytes[13], tern::net::tcp_flag::ack | tern::net::tcp_flag::psh) << "the last one's PSH";
+    EXPECT_EQ(Bytes(got[0].bytes.begin() + 20, got[0].bytes.end()), data);
+    EXPECT_EQ(port.merged_segments(), 9u);
+    EXPECT_EQ(drops_since_baseline(), "");
+}
+
+TEST_F(TransportOffload, OnlyWhatGoesOnInOrderIsMerged)
+{
+    using namespace tern::net::tcp_flag;
+    Segment s;
+    s.data = pattern(100);
+    std::vector<unsigned> expected;
+    // Feeds `s`, expecting it to join the delivery before it or not, and
+    // moves on in sequence.
+    auto next = [&](bool joins) {
+        feed_segment(s);
+        if (joins)
+            ++expected.back();
+        else
+            expected.push_back(1);
+        s.sequence += static_cast<uint32_t>(s.data.size());
+    };
+    next(false);
+    next(true);
+    s.sequence += 100; // a gap
+    next(false);
+    s.acknowledgment += 1;
+    next(false);
+    s.window += 1;
+    next(false);
+    s.flags = ack | fin; // goes alone, and nothing joins it
+    next(false);
+    s.flags = ack;
+    next(false);
+    s.bad_checksum = true; // goes alone, for tcp to count
+    next(false);
+    s.bad_checksum = false;
+    next(false);
+    s.data = pattern(50); // shorter: joins, and ends the merge
+    next(true);
+    next(false);
+    s.data = pattern(60); // longer than the first of its merge
+    next(false);
+    s.options = {1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2}; // timestamps: other options
+    next(false);
+    next(true);
+    s.options[7] = 9; // another timestamp
+    next(false);
+    s.options.clear();
+    s.source_port += 1; // another connection
+    next(false);
+    s.flags = ack | psh; // joins, and ends the merge
+    next(true);
+    s.flags = ack;
+    next(false);
+    s.data.clear(); // a pure ACK never joins
+    next(false);
+
+    const auto got = deliveries();
+    std::vector<unsigned> segments;
+    for (const auto& d : got)
+        segments.push_back(d.segments);
+    EXPECT_EQ(segments, expected);
+    ASSERT_EQ(got.size(), 15u);
+    for (size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(got[i].verified, i != 6) << "only the one with the bad checksum is left to tcp: " << i;
+    EXPECT_EQ(port.merged_segments(), 4u);
+}
+
+TEST_F(TransportOffload, AMergeStaysWithinSixteenBitLengths)
+{
+    Segment s;
+    s.data = pattern(1460);
+    for (int i = 0; i < 50; ++i) {
+        feed_segment(s);
+        s.sequence += 1460;
+    }
+    const auto got = deliveries();
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].segments, 44u); // 20 + 44 x 1460 = 64,260; one more would pass 65,515
+    EXPECT_EQ(got[1].segments, 6u);
+    EXPECT_EQ(get32(got[1].bytes, 4), 1000u + 44 * 1460);
+}
+
+TEST_F(TransportOffload, PendingBuffersGoBackWhenTheTransportGoes)
+{
+    Segment s;
+    s.data = pattern(1460);
+    for (int i = 0; i < 5; ++i) {
+        feed_segment(s);
+        s.sequence += 1460;
+    }
+    EXPECT_LT(ip_pool.owner.free_count(), 64u);
+    port.close();
+    EXPECT_EQ(ip_pool.owner.free_count(), 64u);
+    EXPECT_EQ(ip_pool.owner.held_by(transport_holder), 0u);
+}
+
+TEST_F(TransportUp, UdpChecksumsAreCheckedOnTheWayUp)
+{
+    IpFields f;
+    f.protocol = udp_protocol;
+    Bytes good = udp(peer_ip, our_ip, 1000, 7, pattern(300, 1));
+    Bytes bad = good;
+    bad[20] ^= 1;
+    const Bytes none = udp(peer_ip, our_ip, 1000, 7, pattern(300, 1), false);
+    for (const Bytes* payload : std::initializer_list<const Bytes*>{&good, &bad, &none}) {
+        feed(ip_frame(f, *payload));
+        std::vector<Message> chain;
+        EXPECT_EQ(receive_chain(chain), *payload);
+        ASSERT_EQ(chain.size(), 1u);
+        EXPECT_EQ((chain[0].words[1] & transport::deliver_checksum_verified) != 0, payload == &good);
+        EXPECT_EQ(transport::deliver_segments(chain[0].words[1]), 0u) << "a UDP datagram is no TCP segment";
+    }
 }
 
 using TransportDown = TransportTest;
@@ -782,41 +1013,45 @@ TEST_F(TransportAnnouncements, EveryInterfaceOnConnectAndOnEveryChange)
     const uint64_t up_default = transport::address_link_up | transport::address_default_route;
     port.close();
     port.open(udp_protocol, up.producer, ip_pool.owner, transport_holder, &transport_pool.view);
-    uint32_t filled = port.announce(*stack);
-    (void)up.producer.publish(filled);
+    EXPECT_TRUE(port.announce(*stack));
+    port_upper.flush();
     EXPECT_EQ(announcements(up.take()), (std::vector<Announced>{{0, eth0, 1500, up_default}}));
-    EXPECT_EQ(port.announce(*stack), 0u) << "nothing changed";
+    EXPECT_FALSE(port.announce(*stack)) << "nothing changed";
 
     // Things that change nothing visible announce nothing.
     stack->set_link(0, true);
     ASSERT_TRUE(stack->configure(0, our_ip, 24).ok());
     stack->set_tx_checksum_offload(0, true);
-    EXPECT_EQ(port.announce(*stack), 0u);
+    EXPECT_FALSE(port.announce(*stack));
 
     stack->set_link(0, false);
-    (void)up.producer.publish(port.announce(*stack));
+    EXPECT_TRUE(port.announce(*stack));
+    port_upper.flush();
     EXPECT_EQ(announcements(up.take()), (std::vector<Announced>{{0, eth0, 1500, transport::address_default_route}}));
 
     const MacAddress mac1{{0x52, 0x54, 0x00, 0x00, 0x00, 0x02}};
     ASSERT_TRUE(stack->add_interface(mac1, 1280).ok());
     ASSERT_TRUE(stack->configure(1, ip4(192, 168, 7, 1), 16).ok());
     ASSERT_TRUE(stack->set_default_gateway(ip4(192, 168, 0, 1), 1).ok());
-    (void)up.producer.publish(port.announce(*stack));
+    EXPECT_TRUE(port.announce(*stack));
+    port_upper.flush();
     EXPECT_EQ(announcements(up.take()),
               (std::vector<Announced>{{0, eth0, 1500, 0},
                                       {1, ip4(192, 168, 7, 1).value | uint64_t{16} << 32, 1280, up_default}}));
 
     stack->deconfigure(1);
-    (void)up.producer.publish(port.announce(*stack));
+    EXPECT_TRUE(port.announce(*stack));
+    port_upper.flush();
     EXPECT_EQ(announcements(up.take()), (std::vector<Announced>{{0, eth0, 1500, 0}, {1, 0, 1280, 1}}));
 
     // No room on the ring: nothing now, everything once there is.
     stack->set_link(0, true);
     ASSERT_EQ(up.producer.space(255), 256u);
     (void)up.producer.publish(255);
-    EXPECT_EQ(port.announce(*stack), 0u);
+    EXPECT_FALSE(port.announce(*stack));
     up.take();
-    (void)up.producer.publish(port.announce(*stack));
+    EXPECT_TRUE(port.announce(*stack));
+    port_upper.flush();
     EXPECT_EQ(announcements(up.take()), (std::vector<Announced>{{0, eth0, 1500, 1}, {1, 0, 1280, 1}}));
 }
 

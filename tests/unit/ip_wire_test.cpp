@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 #include <functional>
 
 #include "base/format.hpp"
@@ -63,6 +64,18 @@ TEST(IpWireChecksum, FastSumAgreesWithTheDefinition)
             const auto fast = tern::net::checksum_finish(tern::net::checksum_add(7, data + offset, length));
             const auto slow = tern::net::checksum_finish(tern::net::checksum_add_slow(7, data + offset, length));
             ASSERT_EQ(fast, slow) << "offset " << offset << " length " << length;
+        }
+    }
+    // The copying variant: the same sum, and the bytes copied, nothing past them.
+    for (size_t offset = 0; offset < 9; ++offset) {
+        for (size_t length = 0; length + offset <= sizeof(data); length += (length < 64 ? 1 : 61)) {
+            std::vector<uint8_t> copy(length + 1, 0xA5);
+            const auto sum = tern::net::checksum_copy(7, copy.data(), data + offset, length);
+            ASSERT_EQ(tern::net::checksum_finish(sum),
+                      tern::net::checksum_finish(tern::net::checksum_add_slow(7, data + offset, length)))
+                << "offset " << offset << " length " << length;
+            ASSERT_EQ(std::memcmp(copy.data(), data + offset, length), 0) << "offset " << offset << " length " << length;
+            ASSERT_EQ(copy[length], 0xA5) << "offset " << offset << " length " << length;
         }
     }
     // All ones: the end-around carry is exercised.
