@@ -59,7 +59,8 @@ static_assert(sizeof(TxDescriptor) == 16);
 namespace tx_command {
 constexpr uint8_t eop = 1u << 0;  // end of packet
 constexpr uint8_t ifcs = 1u << 1; // insert the Ethernet CRC
-constexpr uint8_t ic = 1u << 2;   // insert checksum (legacy: CSS/CSO); TSE in extended descriptors
+constexpr uint8_t ic = 1u << 2;   // legacy: insert checksum (CSS/CSO)
+constexpr uint8_t tse = 1u << 2;  // extended data: part of a TCP segmentation frame (same bit)
 constexpr uint8_t rs = 1u << 3;   // report status: write DD back
 constexpr uint8_t dext = 1u << 5; // extended descriptor (context or data)
 constexpr uint8_t vle = 1u << 6;  // insert the VLAN tag from `special`

@@ -83,6 +83,11 @@ constexpr EepromAccess eeprom_access(Family family)
 // ITR exists on every part but the 82544GC/EI.
 constexpr bool has_itr(Family family) { return family != Family::i82544; }
 
+// TCP segmentation works on every part but the 82547, whose transmit FIFO
+// needs a software workaround that TSO frames defeat (Linux's e1000 leaves
+// TSO off there too).
+constexpr bool has_tcp_segmentation(Family family) { return family != Family::i82547; }
+
 // The 82546 is two controllers on one chip; function 1 uses the EEPROM's
 // address with the lowest bit of the last byte flipped.
 constexpr bool dual_port(Family family) { return family == Family::i82546; }

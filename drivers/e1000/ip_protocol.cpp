@@ -2,9 +2,38 @@
 
 namespace e1000 {
 
+static_assert(Nic::max_segmentation_frame == tern::nic::max_segmentation_frame);
+
+namespace {
+
+Result<TxOffload> segmentation_offload(uint64_t word, uint32_t frame_length)
+{
+    // segmentation_word(): four fields; bits 24-31 and 48-63 are unused.
+    constexpr uint64_t fields = 0xFFFFFFull | 0xFFFFull << 32;
+    if ((word & ~fields) != 0)
+        return Error::invalid_argument;
+    const auto ip_start = static_cast<uint8_t>(word);
+    const auto ip_header = static_cast<uint8_t>(word >> 8);
+    const auto tcp_header = static_cast<uint8_t>(word >> 16);
+    const auto mss = static_cast<uint16_t>(word >> 32);
+    const auto valid_header = [](uint32_t length) { return length >= 20 && length <= 60 && length % 4 == 0; };
+    if (!valid_header(ip_header) || !valid_header(tcp_header) || mss == 0 ||
+        uint32_t{ip_start} + ip_header + tcp_header >= frame_length)
+        return Error::invalid_argument;
+    return TxOffload::tcp_segmentation(ip_start, ip_header, tcp_header, mss);
+}
+
+} // namespace
+
 Result<TxOffload> tx_offload(uint32_t flags, uint64_t word, uint32_t frame_length)
 {
-    if (!(flags & tern::nic::tx_flags::checksum_offload))
+    const bool checksum = flags & tern::nic::tx_flags::checksum_offload;
+    const bool segmentation = flags & tern::nic::tx_flags::segmentation;
+    if (checksum && segmentation) // two meanings for one word
+        return Error::invalid_argument;
+    if (segmentation)
+        return segmentation_offload(word, frame_length);
+    if (!checksum)
         return TxOffload{};
     // Anything above the two byte-wide fields means an offset the
     // descriptor cannot hold.
@@ -47,7 +76,7 @@ tern::channel::Message device_drops_message(const DeviceDrops& drops)
     return m;
 }
 
-tern::channel::Message link_message(const MacAddress& mac, const LinkState& link, uint32_t mtu)
+tern::channel::Message link_message(const MacAddress& mac, const LinkState& link, uint32_t mtu, bool tcp_segmentation)
 {
     tern::channel::Message m{};
     m.type = tern::nic::link;
@@ -55,7 +84,8 @@ tern::channel::Message link_message(const MacAddress& mac, const LinkState& link
     m.words[1] = link.up ? 1 : 0;
     m.words[2] = link.speed_mbps;
     m.words[3] = mtu;
-    m.words[4] = tern::nic::capability::tx_checksum;
+    m.words[4] = tern::nic::capability::tx_checksum |
+                 (tcp_segmentation ? tern::nic::capability::tcp_segmentation : 0);
     return m;
 }
 

@@ -10,7 +10,8 @@
 // by asking for the registers of each candidate: only its own is granted.
 //
 // Once the device is up it connects to the ip server and moves frames
-// between the two without copying them (Service below). Under sustained load
+// between the two without copying them (Service below), including TCP
+// segmentation frames that ip sends as chains of buffers. Under sustained load
 // it stops taking interrupts and polls the rings (Moderation below).
 #include "device_ids.hpp"
 #include "ip_protocol.hpp"
@@ -52,6 +53,10 @@ constexpr uint64_t housekeeping_period_ns = 1'000'000'000;
 constexpr uint64_t quiet_ns = 500'000'000;
 // While polling: the pause after a pass over the rings that found nothing.
 constexpr uint64_t idle_poll_pause_ns = 5'000;
+// ip publishes a chain of tx messages at once; one whose end has not shown up
+// after this long never will (ip broke the protocol) and is refused, so that
+// it does not hold up the channel for good.
+constexpr uint64_t chain_wait_ns = 10'000'000;
 
 // Moderation for QEMU under TCG, where one core moves some 20-100k frames/s
 // (the policy's defaults are for real hardware). QEMU's e1000 never
@@ -326,6 +331,9 @@ private:
 // zero copy. Received frames are lent to ip in the driver's pool and come back
 // as rx_return; ip lends frames to send in its pool, which go back as tx_done
 // once the device has sent them (at once, refused, if the request is wrong).
+// A frame to send may span several of ip's buffers (a chain, for TCP
+// segmentation): it goes to the device as one frame, and each buffer comes
+// back with its own tx_done.
 // On timers: moderation samples, and the device's drop counters and link
 // state, which ip hears of when they change.
 class Service {
@@ -357,7 +365,9 @@ public:
 private:
     static constexpr tern::channel::PoolOwner::Holder ip_holder = 1;
     static constexpr uint32_t batch = 32;
+    // One per buffer on the device: the ring never holds more.
     static constexpr uint32_t tx_slots = ring_descriptors;
+    static constexpr uint32_t max_chain = e1000::Nic::max_fragments;
 
     void connect(sys::Endpoint old)
     {
@@ -378,11 +388,17 @@ private:
             print("e1000: ip runs on this core: interrupts only, no polling\n");
         forget_frames_in_flight();
         m_reported_link = m_driver.nic().link();
-        if (!m_channel.send(e1000::link_message(m_driver.mac(), m_reported_link, net::ethernet_max_payload)))
+        if (!m_channel.send(link_message(m_reported_link)))
             fail("no room for the link message");
         m_reported_drops = {}; // a new ip has heard of none: it gets the totals so far
         m_drops_check = true;
         print("e1000: serving ip 0x%lx\n", m_channel.peer());
+    }
+
+    Message link_message(const e1000::LinkState& link) const
+    {
+        const bool segmentation = e1000::has_tcp_segmentation(m_driver.nic().device()->family);
+        return e1000::link_message(m_driver.mac(), link, net::ethernet_max_payload, segmentation);
     }
 
     static bool on_my_core(sys::Endpoint other)
@@ -426,21 +442,28 @@ private:
     }
 
     // ip's messages: returned receive buffers and frames to send. True if
-    // there were any.
+    // there were any. A frame may take several messages (a chain), which
+    // may reach past `batch`: a chain is never split.
     bool from_ip()
     {
         auto& rx = m_channel.rx();
         const uint32_t waiting = rx.available();
         uint32_t n = 0;
-        for (; n < waiting && n < batch; ++n) {
+        while (n < waiting && n < batch) {
             const Message m = rx.read(n);
+            if (m.type == tern::nic::tx) {
+                const uint32_t taken = send(n, waiting);
+                if (taken == 0)
+                    break; // not now: the rest waits in the channel
+                n += taken;
+                continue;
+            }
             if (m.type == tern::nic::rx_return) {
                 auto& owner = m_driver.pool().owner();
                 if (owner.take_back(m.buffer, ip_holder).ok())
                     (void)owner.free(m.buffer);
-            } else if (m.type == tern::nic::tx && !send(m)) {
-                break; // no room on the device (or for the answer): the rest waits in the channel
             }
+            ++n;
         }
         if (n != 0)
             m_channel.release(n);
@@ -449,40 +472,107 @@ private:
         return n != 0;
     }
 
-    // Queues one of ip's frames on the device, or refuses it if the request
-    // is wrong. False: not now (the message stays in the channel).
-    bool send(const Message& m)
+    // Queues the frame that starts at the `first`-th of the `waiting`
+    // messages on the device: one tx message, or a chain of them, all but
+    // the last flagged tx_flags::more, sent as one frame with a fragment per
+    // buffer. Refuses it, every buffer, if the request is wrong. Returns how
+    // many messages it took; 0 means not now (no room on the device or for
+    // the answers, or the chain's end not published yet): they stay in the
+    // channel.
+    uint32_t send(uint32_t first, uint32_t waiting)
     {
-        if (m_free_count == 0)
-            return false;
-        const BufferRef& ref = m.buffer;
-        const auto bytes = m_channel.peer_pool()->bytes(ref);
-        const auto offload = e1000::tx_offload(m.flags, m.words[0], ref.length);
-        if (!bytes.ok() || ref.length == 0 || !offload.ok())
-            return refuse(ref);
-        const uint32_t slot = m_free_slots[m_free_count - 1];
-        const uint64_t physical = m_ip_pool_physical +
-                                  uint64_t{ref.index} * m_channel.peer_pool()->geometry().buffer_size + ref.offset;
-        const auto queued = m_driver.nic().transmit(physical, static_cast<uint16_t>(ref.length),
-                                                    m_connection << 16 | slot, offload.value());
+        auto& rx = m_channel.rx();
+        const Message head = rx.read(first);
+        if (m_discarding_chain) {
+            // The rest of a chain already refused in part.
+            if (!refuse(&head.buffer, 1))
+                return 0;
+            m_discarding_chain = (head.flags & tern::nic::tx_flags::more) != 0;
+            return 1;
+        }
+
+        // The chain's buffers; each message is read from shared memory once.
+        BufferRef refs[max_chain];
+        const auto read = [&](uint32_t i) { return i == 0 ? head : rx.read(first + i); };
+        const e1000::Chain chain = e1000::scan_chain(read, waiting - first, max_chain, refs);
+        const uint32_t count = chain.count;
+        using Status = e1000::Chain::Status;
+        // An unfinished chain waits for its end, but not for ever
+        // (chain_wait_ns); one too long already does not. What comes of
+        // either later is refused too (m_discarding_chain).
+        if (chain.status == Status::unfinished && !chain_overdue())
+            return 0;
+        m_chain_wait_since = 0;
+        if (chain.status == Status::unfinished || chain.status == Status::too_long) {
+            if (!refuse(refs, count))
+                return 0;
+            m_discarding_chain = true;
+            return count;
+        }
+        // A broken chain is refused up to the message that broke it, which
+        // is then handled on its own.
+        if (chain.status == Status::broken || !e1000::chain_allowed(head.flags, count))
+            return refuse(refs, count) ? count : 0;
+
+        const tern::channel::PoolView& pool = *m_channel.peer_pool();
+        e1000::TxFragment fragments[max_chain];
+        uint32_t frame_length = 0;
+        for (uint32_t i = 0; i < count; ++i) {
+            const BufferRef& ref = refs[i];
+            if (!pool.bytes(ref).ok() || ref.length == 0 || ref.length > e1000::Nic::max_descriptor_bytes)
+                return refuse(refs, count) ? count : 0;
+            const uint64_t physical =
+                m_ip_pool_physical + uint64_t{ref.index} * pool.geometry().buffer_size + ref.offset;
+            // Cookies are filled in below, once the device took the frame.
+            fragments[i] = {physical, static_cast<uint16_t>(ref.length), 0};
+            frame_length += ref.length;
+        }
+        const auto offload = e1000::tx_offload(head.flags, head.words[0], frame_length);
+        if (!offload.ok())
+            return refuse(refs, count) ? count : 0;
+        if (m_free_count < count)
+            return 0;
+        // Fragment i takes the i-th free slot from the top of the stack.
+        for (uint32_t i = 0; i < count; ++i)
+            fragments[i].cookie = m_connection << 16 | m_free_slots[m_free_count - 1 - i];
+        const auto queued = m_driver.nic().transmit(fragments, count, offload.value());
         if (queued.error() == tern::Error::busy)
-            return false;
+            return 0;
         if (!queued.ok())
-            return refuse(ref);
-        --m_free_count;
-        m_in_flight[slot] = InFlight{ref, true};
-        return true;
+            return refuse(refs, count) ? count : 0;
+        for (uint32_t i = 0; i < count; ++i)
+            m_in_flight[m_free_slots[--m_free_count]] = InFlight{refs[i], true};
+        return count;
     }
 
-    // A frame the device will not send, straight back to ip; false if the
-    // channel has no room for the answer yet.
-    bool refuse(const BufferRef& ref)
+    // True once an unfinished chain has waited chain_wait_ns (the clock
+    // starts at the first call).
+    bool chain_overdue()
     {
-        Message m{};
-        m.type = tern::nic::tx_done;
-        m.buffer = ref;
-        m.words[0] = 1;
-        return m_channel.send(m);
+        const uint64_t now = tern::rdtsc();
+        if (m_chain_wait_since == 0) {
+            m_chain_wait_since = now;
+            return false;
+        }
+        return now - m_chain_wait_since >= m_clock.to_ticks(chain_wait_ns);
+    }
+
+    // Buffers of a frame the device will not send, straight back to ip;
+    // false if the channel has no room for all the answers yet.
+    bool refuse(const BufferRef* refs, uint32_t count)
+    {
+        auto& tx = m_channel.tx();
+        if (tx.space(count) < count)
+            return false;
+        for (uint32_t i = 0; i < count; ++i) {
+            Message& m = tx.slot(i);
+            m = Message{};
+            m.type = tern::nic::tx_done;
+            m.buffer = refs[i];
+            m.words[0] = 1;
+        }
+        m_channel.publish(count);
+        return true;
     }
 
     // Frames the device has sent: their buffers back to ip, as many as the
@@ -516,6 +606,8 @@ private:
     void forget_frames_in_flight()
     {
         ++m_connection;
+        m_discarding_chain = false;
+        m_chain_wait_since = 0;
         for (uint32_t slot = 0; slot < tx_slots; ++slot) {
             m_in_flight[slot].used = false;
             m_free_slots[slot] = static_cast<uint16_t>(slot);
@@ -562,7 +654,7 @@ private:
         const e1000::LinkState link = m_driver.nic().link();
         if (!e1000::link_changed(m_reported_link, link))
             return true;
-        if (!m_channel.send(e1000::link_message(m_driver.mac(), link, net::ethernet_max_payload)))
+        if (!m_channel.send(link_message(link)))
             return false;
         m_reported_link = link;
         print("e1000: link %s %u Mb/s\n", link.up ? "up" : "down", link.speed_mbps);
@@ -657,11 +749,16 @@ private:
     Driver& m_driver;
     tern::Channel m_channel;
     uint64_t m_ip_pool_physical = 0;
-    // ip's frames on the device: cookie = connection number << 16 | slot.
+    // ip's buffers on the device, one slot each (a chain takes several):
+    // cookie = connection number << 16 | slot.
     InFlight m_in_flight[tx_slots] = {};
     uint16_t m_free_slots[tx_slots] = {};
     uint32_t m_free_count = 0;
     uint64_t m_connection = 0;
+    // Chains ip got wrong: refusing the rest of one, and since when (TSC)
+    // an unfinished one has been waiting for its end (0: none).
+    bool m_discarding_chain = false;
+    uint64_t m_chain_wait_since = 0;
 
     e1000::TscClock m_clock;
     Moderation m_moderation;

@@ -81,8 +81,34 @@ TxOffload TxOffload::ipv4(uint8_t l3_offset, uint8_t ip_header_length, L4 l4)
     return offload;
 }
 
+TxOffload TxOffload::tcp_segmentation(uint8_t l3_offset, uint8_t ip_header_length, uint8_t tcp_header_length,
+                                      uint16_t mss)
+{
+    TxOffload offload;
+    offload.kind = Kind::segmentation;
+    offload.ip_checksum = true;
+    offload.l4 = L4::tcp;
+    const uint32_t tcp_offset = uint32_t{l3_offset} + ip_header_length;
+    const uint32_t header_end = tcp_offset + tcp_header_length;
+    if (ip_header_length == 0 || header_end > 0xFF)
+        return offload; // hdrlen 0: transmit() refuses it
+    offload.ipcss = l3_offset;
+    offload.ipcso = static_cast<uint8_t>(l3_offset + 10);
+    offload.ipcse = static_cast<uint16_t>(tcp_offset - 1);
+    offload.tucss = static_cast<uint8_t>(tcp_offset);
+    offload.tucso = static_cast<uint8_t>(tcp_offset + 16);
+    offload.tucse = 0;
+    offload.hdrlen = static_cast<uint8_t>(header_end);
+    offload.mss = mss;
+    return offload;
+}
+
 bool TxOffload::same_context(const TxOffload& other) const
 {
+    // A segmentation context also carries PAYLEN and turns TSE on: it is
+    // never reused, and never mistaken for a checksum-only one.
+    if (kind != Kind::context || other.kind != Kind::context)
+        return false;
     return ip_checksum == other.ip_checksum && ipcss == other.ipcss && ipcso == other.ipcso &&
            ipcse == other.ipcse && l4 == other.l4 && tucss == other.tucss && tucso == other.tucso &&
            tucse == other.tucse;
@@ -466,6 +492,7 @@ Result<void> Nic::check_offload(const TxOffload& offload, uint32_t frame_length)
             return Error::invalid_argument;
         return {};
     case TxOffload::Kind::context: break;
+    case TxOffload::Kind::segmentation: return check_segmentation(offload, frame_length);
     default: return Error::invalid_argument;
     }
     if (!offload.ip_checksum && offload.l4 == TxOffload::L4::none)
@@ -485,6 +512,78 @@ Result<void> Nic::check_offload(const TxOffload& offload, uint32_t frame_length)
             return Error::invalid_argument;
     }
     return {};
+}
+
+// The device takes a segmentation context at its word: every field must
+// describe one Ethernet + IPv4 + TCP header (section 3.5), or it would cut
+// garbage into frames and write lengths and checksums into the wrong bytes.
+Result<void> Nic::check_segmentation(const TxOffload& offload, uint32_t frame_length) const
+{
+    constexpr uint32_t ethernet_header = 14;
+    constexpr uint32_t min_header = 20, max_header = 60; // IPv4 and TCP alike, in steps of 4
+    const auto valid_header = [](uint32_t length) {
+        return length >= min_header && length <= max_header && length % 4 == 0;
+    };
+    if (!has_tcp_segmentation(m_device->family))
+        return Error::invalid_argument;
+    if (!offload.ip_checksum || offload.l4 != TxOffload::L4::tcp || offload.tucse != 0)
+        return Error::invalid_argument;
+    if (offload.ipcss < ethernet_header || offload.ipcse < offload.ipcss || offload.hdrlen < offload.tucss)
+        return Error::invalid_argument;
+    const uint32_t ip_header = uint32_t{offload.ipcse} + 1 - offload.ipcss;
+    const uint32_t tcp_header = uint32_t{offload.hdrlen} - offload.tucss;
+    if (!valid_header(ip_header) || !valid_header(tcp_header))
+        return Error::invalid_argument;
+    // The IPv4 checksum field, then TCP right after the IPv4 header with
+    // its checksum field.
+    if (offload.ipcso != offload.ipcss + 10u || offload.tucss != offload.ipcse + 1u ||
+        offload.tucso != offload.tucss + 16u)
+        return Error::invalid_argument;
+    // Each frame cut off must fit Ethernet: headers + mss.
+    const uint32_t segment = uint32_t{offload.hdrlen} + offload.mss;
+    if (offload.mss == 0 || segment - offload.ipcss > max_segment_datagram || segment > m_config.max_tx_frame)
+        return Error::invalid_argument;
+    // PAYLEN > 0, and the whole thing one IPv4 datagram.
+    if (frame_length <= offload.hdrlen || frame_length - offload.ipcss > 0xFFFF)
+        return Error::invalid_argument;
+    return {};
+}
+
+void Nic::write_context(const TxOffload& offload, uint32_t frame_length, uint32_t frame_end)
+{
+    const bool segmentation = offload.kind == TxOffload::Kind::segmentation;
+    TxContextDescriptor descriptor = {};
+    if (offload.ip_checksum) {
+        descriptor.ipcss = offload.ipcss;
+        descriptor.ipcso = offload.ipcso;
+        descriptor.ipcse = offload.ipcse;
+    }
+    if (offload.l4 != TxOffload::L4::none) {
+        descriptor.tucss = offload.tucss;
+        descriptor.tucso = offload.tucso;
+        descriptor.tucse = offload.tucse;
+    }
+    uint8_t command = tucmd::dext;
+    if (offload.ip_checksum)
+        command |= tucmd::ip;
+    if (offload.l4 == TxOffload::L4::tcp)
+        command |= tucmd::tcp;
+    uint32_t payload = 0;
+    if (segmentation) {
+        command |= tucmd::tse;
+        payload = frame_length - offload.hdrlen; // checked: > 0 and < 2^16, so it fits 20 bits
+        descriptor.hdrlen = offload.hdrlen;
+        descriptor.mss = offload.mss;
+    }
+    descriptor.paylen_dtyp_tucmd = payload | dtyp_context | uint32_t{command} << 24;
+    store_descriptor(m_tx_ring, m_tx_tail, descriptor);
+    m_tx_slots[m_tx_tail] = {0, static_cast<uint16_t>(frame_end), false, 0};
+    m_tx_tail = next(m_tx_tail, m_tx_count);
+    // Only a checksum-only context may serve later frames; after a
+    // segmentation one the next checksum frame must write its own.
+    m_have_context = !segmentation;
+    m_context = offload;
+    m_stats.add(Counter::driver_tx_contexts);
 }
 
 Result<void> Nic::transmit(uint64_t phys, uint16_t length, uint64_t cookie, const TxOffload& offload)
@@ -507,13 +606,21 @@ Result<void> Nic::transmit(const TxFragment* fragments, size_t count, const TxOf
         }
         frame_length += fragments[i].length;
     }
-    if (frame_length > m_config.max_tx_frame || !check_offload(offload, frame_length).ok()) {
+    const bool segmentation = offload.kind == TxOffload::Kind::segmentation;
+    const uint32_t max_frame = segmentation ? max_segmentation_frame : m_config.max_tx_frame;
+    // The device keeps the first HDRLEN bytes as the prototype header of
+    // every frame it cuts. They must lie in the first fragment (ip's chains
+    // always have them there): headers split over buffers are a case
+    // nothing here needs and no test covers.
+    const bool header_in_first = !segmentation || fragments[0].length >= offload.hdrlen;
+    if (frame_length > max_frame || !header_in_first || !check_offload(offload, frame_length).ok()) {
         m_stats.add(Counter::driver_tx_rejected);
         return Error::invalid_argument;
     }
 
-    const bool context = offload.kind == TxOffload::Kind::context;
-    const bool new_context = context && !(m_have_context && m_context.same_context(offload));
+    // Extended (context + data) descriptors for checksums and segmentation.
+    const bool context = offload.kind == TxOffload::Kind::context || segmentation;
+    const bool new_context = segmentation || (context && !(m_have_context && m_context.same_context(offload)));
     const uint32_t needed = static_cast<uint32_t>(count) + (new_context ? 1 : 0);
     if (needed > tx_free()) {
         m_stats.add(Counter::driver_tx_ring_full);
@@ -521,41 +628,21 @@ Result<void> Nic::transmit(const TxFragment* fragments, size_t count, const TxOf
     }
     const uint32_t frame_end = (m_tx_tail + needed - 1) % m_tx_count;
 
-    if (new_context) {
-        TxContextDescriptor descriptor = {};
-        if (offload.ip_checksum) {
-            descriptor.ipcss = offload.ipcss;
-            descriptor.ipcso = offload.ipcso;
-            descriptor.ipcse = offload.ipcse;
-        }
-        if (offload.l4 != TxOffload::L4::none) {
-            descriptor.tucss = offload.tucss;
-            descriptor.tucso = offload.tucso;
-            descriptor.tucse = offload.tucse;
-        }
-        uint8_t command = tucmd::dext;
-        if (offload.ip_checksum)
-            command |= tucmd::ip;
-        if (offload.l4 == TxOffload::L4::tcp)
-            command |= tucmd::tcp;
-        descriptor.paylen_dtyp_tucmd = dtyp_context | uint32_t{command} << 24;
-        store_descriptor(m_tx_ring, m_tx_tail, descriptor);
-        m_tx_slots[m_tx_tail] = {0, static_cast<uint16_t>(frame_end), false, 0};
-        m_tx_tail = next(m_tx_tail, m_tx_count);
-        m_context = offload;
-        m_have_context = true;
-        m_stats.add(Counter::driver_tx_contexts);
-    }
+    if (new_context)
+        write_context(offload, frame_length, frame_end);
 
-    // IFCS (and the checksum fields) go in every descriptor of the frame;
-    // EOP and RS only in the last, so the device writes back one status per
-    // frame.
+    // IFCS (and the checksum and segmentation fields) go in every
+    // descriptor of the frame; EOP and RS only in the last, so the device
+    // writes back one status per frame (for segmentation: once it has sent
+    // every frame cut from it).
     for (size_t i = 0; i < count; ++i) {
         const TxFragment& fragment = fragments[i];
         const bool last = i + 1 == count;
         uint8_t command = tx_command::ifcs;
         if (last)
             command |= tx_command::eop | tx_command::rs;
+        if (segmentation)
+            command |= tx_command::tse;
         if (context) {
             TxDataDescriptor descriptor = {};
             descriptor.buffer = fragment.phys;

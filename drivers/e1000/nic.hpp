@@ -13,6 +13,10 @@
 // cookies are always taken from the Nic's own records, never read back from
 // DMA memory the device could have scribbled on.
 //
+// Transmit offloads: checksums through a context descriptor, and TCP
+// segmentation (TSO): a frame of up to 64 KiB in many fragments that the
+// device cuts into Ethernet-sized TCP frames (TxOffload below).
+//
 // Typical use by the driver process:
 //   init() -> post_rx() x N -> flush() -> start()
 //   loop: on an interrupt read_interrupt_causes(); poll_rx(); reap_tx();
@@ -89,9 +93,11 @@ struct TxFragment {
 
 // Checksums the device should compute and insert while sending. Prefer
 // ipv4() (a context descriptor): QEMU's e1000 implements only that and
-// silently ignores the legacy kind.
+// silently ignores the legacy kind. Or TCP segmentation (TSO,
+// tcp_segmentation()): one large IPv4 + TCP frame that the device cuts into
+// frames of at most `mss` data bytes, each with its own headers and checksums.
 struct TxOffload {
-    enum class Kind : uint8_t { none, legacy, context };
+    enum class Kind : uint8_t { none, legacy, context, segmentation };
     enum class L4 : uint8_t { none, tcp, udp };
 
     Kind kind = Kind::none;
@@ -112,12 +118,27 @@ struct TxOffload {
     uint8_t tucss = 0;
     uint8_t tucso = 0;
     uint16_t tucse = 0;
+    // segmentation: the context fields above (IPv4 and TCP, both checksums)
+    // plus the bytes of headers repeated in every frame (HDRLEN: Ethernet +
+    // IPv4 + TCP) and the data bytes per frame (MSS). The device sums each
+    // frame's TCP checksum itself, adding that frame's length to what the
+    // field holds: ip seeds it with the pseudo-header sum *without* the
+    // length, and leaves the IPv4 checksum field 0. PAYLEN (the data bytes
+    // to cut up) is the frame's length minus hdrlen: transmit() works it out.
+    uint8_t hdrlen = 0;
+    uint16_t mss = 0;
 
     static TxOffload legacy(uint8_t css, uint8_t cso);
     // An IPv4 packet at `l3_offset` (14 for plain Ethernet) whose header is
     // `ip_header_length` bytes: its header checksum, and TCP's or UDP's.
     static TxOffload ipv4(uint8_t l3_offset, uint8_t ip_header_length, L4 l4);
+    // An IPv4 + TCP segment at `l3_offset` to cut into frames of `mss` data
+    // bytes. Lengths transmit() cannot accept make an offload it refuses.
+    static TxOffload tcp_segmentation(uint8_t l3_offset, uint8_t ip_header_length, uint8_t tcp_header_length,
+                                      uint16_t mss);
 
+    // Whether a context descriptor written for `other` also serves this
+    // (only ever true for two checksum-only contexts).
     bool same_context(const TxOffload& other) const;
 };
 
@@ -125,8 +146,15 @@ class Nic {
 public:
     static constexpr uint32_t buffer_size = 2048; // RCTL.BSIZE: Tern's pool buffers
     static constexpr uint32_t max_descriptors = 1024;
-    static constexpr uint32_t max_fragments = 16;                // per transmitted frame
-    static constexpr uint32_t max_descriptor_bytes = 16288;      // manual 3.3.3
+    // Per transmitted frame: a 64 KiB segmentation frame in 2 KiB pool
+    // buffers takes 33.
+    static constexpr uint32_t max_fragments = 48;
+    static constexpr uint32_t max_descriptor_bytes = 16288; // manual 3.3.3
+    // Segmentation: the longest frame (Ethernet header + the largest IPv4
+    // datagram), and the longest IPv4 datagram of each frame cut from it
+    // (Ethernet's MTU).
+    static constexpr uint32_t max_segmentation_frame = 14 + 65535;
+    static constexpr uint32_t max_segment_datagram = 1500;
     // What start() enables: frames received, receive ring running low,
     // receiver overrun, link change, transmit descriptors written back.
     static constexpr uint32_t interrupt_mask = reg::interrupt::rxt0 | reg::interrupt::rxdmt0 | reg::interrupt::rxo |
@@ -176,9 +204,12 @@ public:
 
     // --- Transmit ---
     // Queues one frame made of `count` fragments. Errors: busy (not enough
-    // free descriptors: try again after reap_tx), invalid_argument (no or
-    // too many fragments, a length of 0 or over the limits, offsets outside
-    // the frame, not initialised). Nothing is queued on error.
+    // free descriptors for the whole frame and its context: try again after
+    // reap_tx), invalid_argument (no or too many fragments, a length of 0 or
+    // over the limits, offsets outside the frame, segmentation lengths that
+    // do not add up, not initialised). Nothing is queued on error. Frames
+    // are at most Config::max_tx_frame bytes, segmentation frames
+    // max_segmentation_frame.
     Result<void> transmit(const TxFragment* fragments, size_t count, const TxOffload& offload = {});
     Result<void> transmit(uint64_t phys, uint16_t length, uint64_t cookie, const TxOffload& offload = {});
     uint32_t tx_free() const { return m_initialized ? m_tx_count_max - m_tx_used : 0; }
@@ -231,6 +262,8 @@ private:
     void write_rx_descriptor(uint32_t index, uint64_t phys);
     void repost(const RxSlot& slot);
     Result<void> check_offload(const TxOffload& offload, uint32_t frame_length) const;
+    Result<void> check_segmentation(const TxOffload& offload, uint32_t frame_length) const;
+    void write_context(const TxOffload& offload, uint32_t frame_length, uint32_t frame_end);
     uint32_t next(uint32_t index, uint32_t count) const { return index + 1 == count ? 0 : index + 1; }
 
     Registers& m_regs;
@@ -261,7 +294,9 @@ private:
     uint32_t m_tx_tail = 0;  // where the next descriptor goes (TDT)
     uint32_t m_tx_used = 0;
     bool m_tx_dirty = false;
-    bool m_have_context = false; // the device holds m_context
+    // The device holds m_context, a checksum-only context. Never true after
+    // a segmentation frame: its context (TSE, PAYLEN) serves no other frame.
+    bool m_have_context = false;
     TxOffload m_context;
     TxSlot m_tx_slots[max_descriptors];
 };

@@ -62,7 +62,7 @@ enum class Counter : uint8_t {
     driver_tx_errors,       // excess/late collisions or underrun reported on a frame
     driver_tx_ring_full,    // transmit refused for lack of descriptors
     driver_tx_rejected,     // transmit refused for bad arguments
-    driver_tx_contexts,     // checksum context descriptors written
+    driver_tx_contexts,     // context descriptors written (checksum or segmentation)
     driver_interrupts,      // ICR reads with at least one cause
     driver_rx_overruns,     // ICR.RXO seen
     driver_link_changes,    // ICR.LSC seen

@@ -97,12 +97,25 @@ bool IpLayer::interface_changed(unsigned index, uint32_t address, uint8_t prefix
     return true;
 }
 
+void IpLayer::set_segmentation(unsigned index, bool on)
+{
+    if (index < max_interfaces)
+        m_interfaces[index].segmentation = on;
+}
+
+bool IpLayer::segmentation(const struct netif* netif) const
+{
+    const int index = interface_of(netif);
+    return index >= 0 && m_interfaces[index].segmentation;
+}
+
 void IpLayer::forget_interfaces()
 {
     for (Interface& i : m_interfaces) {
         if (i.added)
             netif_set_link_down(&i.netif);
         i.default_route = false;
+        i.segmentation = false;
     }
     update_default();
 }

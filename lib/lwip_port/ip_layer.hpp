@@ -84,6 +84,11 @@ public:
     // minimum_mtu: that comes from another process, so it is checked.
     bool interface_changed(unsigned index, uint32_t address, uint8_t prefix, uint16_t mtu, bool up,
                            bool default_route);
+    // Whether TCP segments up to 64 KiB may leave through the interface (ip
+    // has the NIC cut them: proto/ip.hpp address_segmentation); off until
+    // said. An index past max_interfaces is ignored.
+    void set_segmentation(unsigned index, bool on);
+    bool segmentation(const struct netif* netif) const;
     // ip is gone: nothing routes until it announces its interfaces again.
     // Addresses stay, so connections survive an ip restart that brings the
     // same addresses back.
@@ -124,6 +129,7 @@ private:
         struct netif netif;
         bool added;
         bool default_route;
+        bool segmentation;
         uint8_t prefix;
     };
 

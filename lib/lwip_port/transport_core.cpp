@@ -100,6 +100,32 @@ void TransportCore::give_back_to_ip(const BufferRef& ref, uint8_t icmp_code)
     (void)m_ip.send(done);
 }
 
+bool TransportCore::send_chain(pbuf* p, uint32_t source, uint32_t destination, uint64_t checksum_offset,
+                               uint64_t segment_size)
+{
+    const uint32_t size = m_pool.geometry().buffer_size;
+    const uint32_t pieces = (p->tot_len + size - 1) / size;
+    if (!m_ip_up || pieces == 0 || !m_ip.has_room(pieces) || m_pool.free_count() < pieces)
+        return false;
+    for (uint32_t i = 0, offset = 0; i < pieces; ++i) {
+        BufferRef ref = m_pool.allocate().value(); // free_count() said there are enough
+        const uint32_t length = p->tot_len - offset < size ? p->tot_len - offset : size;
+        ref.length = pbuf_copy_partial(p, m_pool.view().buffer(ref.index), static_cast<u16_t>(length),
+                                       static_cast<u16_t>(offset));
+        offset += length;
+        (void)m_pool.lend(ref, ip_holder);
+        Message& m = m_ip.claim();
+        m = Message{};
+        m.type = transport::send;
+        m.flags = transport::flags::fill_checksum | (i + 1 < pieces ? transport::flags::more : 0);
+        m.buffer = ref;
+        m.words[0] = destination | uint64_t{source} << 32;
+        m.words[1] = checksum_offset;
+        m.words[2] = segment_size;
+    }
+    return true;
+}
+
 bool TransportCore::drain_ip()
 {
     if (!m_ip_up)
@@ -123,6 +149,8 @@ bool TransportCore::drain_ip()
                                             static_cast<uint8_t>(m.words[1] >> 32), static_cast<uint16_t>(m.words[2]),
                                             (m.words[3] & transport::address_link_up) != 0,
                                             (m.words[3] & transport::address_default_route) != 0);
+            m_layer.set_segmentation(static_cast<unsigned>(m.words[0]),
+                                     (m.words[3] & transport::address_segmentation) != 0);
             break;
         default:
             break;

@@ -126,6 +126,12 @@ protected:
     // The ICMP code the next buffer lwIP frees goes back with (udp's "port
     // unreachable"; 0 after that one).
     void set_unreachable_code(uint8_t code) { m_unreachable = code; }
+    // A datagram lwIP sends, copied into our buffers (a chain when it needs
+    // several) and lent to ip with fill_checksum at `checksum_offset`;
+    // `segment_size`: send words[2] (proto/ip.hpp). False (nothing sent) if
+    // ip is gone or there are not enough buffers or slots.
+    bool send_chain(pbuf* p, uint32_t source, uint32_t destination, uint64_t checksum_offset,
+                    uint64_t segment_size = 0);
     // Whether a datagram's transport checksum is right, pseudo-header
     // included, summed over the chain.
     static bool checksum_valid(uint32_t source, uint32_t destination, uint8_t protocol, pbuf* p);

@@ -12,6 +12,7 @@
 namespace tern::net {
 
 constexpr size_t udp_header_size = 8;
+constexpr size_t udp_checksum_offset = 6;
 
 struct UdpHeader {
     uint16_t source_port = 0;

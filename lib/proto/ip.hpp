@@ -109,6 +109,10 @@ enum Type : uint32_t {
     // source IPv4 << 32: source 0 means the address of the interface the
     // route picks; otherwise it must be one of ip's addresses
     // (invalid_argument if not). words[1]: see flags::fill_checksum.
+    // words[2], TCP only: the connection's maximum segment size, when the
+    // segment may be larger than a frame (interfaces announced with
+    // address_segmentation): the NIC cuts it into frames of that size
+    // (fill_checksum at 16 required). 0: it is sent as it is (or fragmented).
     send = 3,
     // ip -> transport: a sent buffer given back; words[0] = 0 when ip took
     // it, else -tern::sys::Error (not_found: no route; invalid_argument: bad
@@ -120,7 +124,8 @@ enum Type : uint32_t {
     // (address from DHCP or lost, link up or down). words[0] = interface
     // index, words[1] = IPv4 address | prefix length << 32 (0: no address),
     // words[2] = MTU, words[3] = link up (bit 0) | the default route leaves
-    // through this interface (bit 1).
+    // through this interface (bit 1) | TCP segments up to 64 KiB may be sent
+    // through it, with send words[2] (bit 2).
     address = 5,
 };
 
@@ -132,5 +137,6 @@ constexpr unsigned deliver_segments(uint64_t word1) { return static_cast<unsigne
 
 constexpr uint64_t address_link_up = 1;
 constexpr uint64_t address_default_route = 2;
+constexpr uint64_t address_segmentation = 4;
 
 } // namespace tern::ip_transport

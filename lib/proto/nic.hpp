@@ -34,6 +34,22 @@ enum Type : uint32_t {
     // (bytes from the frame's start): the device sums the frame from `start`
     // to its end and stores the complement at `offset`, over whatever the
     // field held (ip seeds it with the pseudo-header sum for TCP and UDP).
+    //
+    // A frame in several buffers is a chain: consecutive tx messages, all
+    // but the last flagged tx_flags::more, published together; the first
+    // one's flags and words describe the frame. Each buffer comes back with
+    // its own tx_done. Only segmentation frames (below) may be chains.
+    //
+    // Segmentation (TSO, capability::tcp_segmentation): with
+    // tx_flags::segmentation the frame is one Ethernet + IPv4 + TCP header
+    // followed by up to 65,535 - 40 bytes of TCP data, which the device cuts
+    // into frames of at most `mss` data bytes, fixing up each one's IPv4
+    // length, identification and checksum and TCP sequence number, flags
+    // (FIN and PSH only on the last) and checksum. words[0] = IPv4 header
+    // start (14) | IPv4 header length << 8 | TCP header length << 16 |
+    // mss << 32. ip zeroes the IPv4 checksum field and seeds the TCP one
+    // with the pseudo-header sum of the addresses and protocol only (no
+    // length), not complemented.
     tx = 4,
     // driver -> ip: a transmit buffer given back; words[0] = 0 sent,
     // else a drop reason (the device refused it).
@@ -48,7 +64,8 @@ enum Type : uint32_t {
 
 // Capabilities in the link message's words[4].
 namespace capability {
-constexpr uint64_t tx_checksum = 1; // honours tx_flags::checksum_offload
+constexpr uint64_t tx_checksum = 1;      // honours tx_flags::checksum_offload
+constexpr uint64_t tcp_segmentation = 2; // honours tx_flags::segmentation (and chains)
 } // namespace capability
 
 // The device_drops message's words.
@@ -68,7 +85,17 @@ constexpr uint32_t checksum_bad = 4;    // a checksum the device checked was wro
 
 namespace tx_flags {
 constexpr uint32_t checksum_offload = 1; // insert the checksum words[0] describes
+constexpr uint32_t more = 2;             // the frame goes on in the next message's buffer
+constexpr uint32_t segmentation = 4;     // cut a large TCP segment into frames (words[0] below)
 } // namespace tx_flags
+
+// tx words[0] for tx_flags::segmentation.
+constexpr uint64_t segmentation_word(unsigned ip_start, unsigned ip_header, unsigned tcp_header, unsigned mss)
+{
+    return uint64_t{ip_start} | uint64_t{ip_header} << 8 | uint64_t{tcp_header} << 16 | uint64_t{mss} << 32;
+}
+// The largest segmentation frame: the headers and up to 64 KiB of IPv4 datagram.
+constexpr uint32_t max_segmentation_frame = 14 + 65535;
 
 // A MAC address in one message word: byte i in bits 8i..8i+7.
 inline uint64_t mac_word(const net::MacAddress& mac)

@@ -23,6 +23,7 @@ struct Interface {
     uint16_t mtu = tern::net::ethernet_max_payload;
     bool link_up = false;
     bool tx_checksum_offload = false; // the NIC fills in transport checksums
+    bool tcp_segmentation = false;    // the NIC cuts large TCP segments into frames (TSO)
     Ipv4Address address; // any(): not configured
     uint8_t prefix_length = 0;
     Counters counters;

@@ -6,6 +6,7 @@
 #include "net/dhcp.hpp"
 #include "net/ethernet.hpp"
 #include "net/icmp.hpp"
+#include "net/tcp.hpp"
 #include "net/udp.hpp"
 
 namespace ip {
@@ -41,6 +42,7 @@ struct IpStack::Payload {
     int checksum_at = -1;
     bool pseudo_header = false;
     uint16_t field = 0;
+    uint16_t segment_size = 0; // TransportDatagram::segment_size
 
     size_t length() const { return head_length + body_length; }
 
@@ -201,6 +203,15 @@ void IpStack::set_tx_checksum_offload(unsigned index, bool on)
 {
     if (Interface* n = nic(index))
         n->tx_checksum_offload = on;
+}
+
+void IpStack::set_tcp_segmentation(unsigned index, bool on)
+{
+    Interface* n = nic(index);
+    if (n == nullptr || n->tcp_segmentation == on)
+        return;
+    n->tcp_segmentation = on;
+    changed();
 }
 
 void IpStack::count_device_drops(unsigned index, Drop reason, uint64_t count)
@@ -600,6 +611,7 @@ Result<void> IpStack::send_transport(const TransportDatagram& datagram, uint64_t
         p.checksum_at = datagram.checksum_at;
         p.pseudo_header = true;
     }
+    p.segment_size = datagram.segment_size;
     return send_datagram(datagram.destination, datagram.protocol, p, datagram.source);
 }
 
@@ -688,6 +700,14 @@ Result<void> IpStack::emit(unsigned index, Ipv4Address source, Ipv4Address desti
     Interface& n = m_interfaces[index];
     const size_t total = payload.length();
     const size_t room = n.mtu - ipv4_min_header;
+    if (!loopback && total > room && protocol == ip_protocol::tcp && payload.segment_size != 0 &&
+        n.tcp_segmentation && payload.checksum_at == static_cast<int>(tern::net::tcp_checksum_offset)) {
+        switch (emit_segmentation(index, source, destination, next_hop, payload)) {
+        case Segmented::sent: return {};
+        case Segmented::refused: return Error::busy;
+        case Segmented::not_possible: break;
+        }
+    }
     const size_t chunk_limit = total <= room ? room : room & ~size_t{7};
     // The transport checksum: the NIC's job when the datagram is one frame
     // for the wire and the NIC can (the field holds the pseudo header's sum
@@ -739,6 +759,75 @@ Result<void> IpStack::emit(unsigned index, Ipv4Address source, Ipv4Address desti
         offset += chunk;
     } while (offset < total);
     return {};
+}
+
+// A TCP segment larger than a frame, for the NIC to cut (TSO). not_possible:
+// it must go the ordinary way instead (as IP fragments: correct, only
+// slower), as the next hop is not resolved yet or the TCP header is unusable.
+IpStack::Segmented IpStack::emit_segmentation(unsigned index, Ipv4Address source, Ipv4Address destination,
+                                Ipv4Address next_hop, const Payload& payload)
+{
+    Interface& n = m_interfaces[index];
+    const MacAddress* mac = next_hop.is_broadcast() ? nullptr : m_arp.lookup(index, next_hop, m_now_ns);
+    uint8_t offset_byte = 0;
+    payload.copy(12, &offset_byte, 1);
+    const size_t tcp_header = static_cast<size_t>(offset_byte >> 4) * 4;
+    const size_t total = payload.length();
+    if (mac == nullptr || tcp_header < tern::net::tcp_header_size || tcp_header >= total)
+        return Segmented::not_possible;
+    // The NIC cuts at the connection's MSS, or smaller if our MTU says so.
+    const size_t mtu_mss = n.mtu - ipv4_min_header - tcp_header;
+    const size_t mss = payload.segment_size < mtu_mss ? payload.segment_size : mtu_mss;
+    // The seed the NIC finishes per frame: addresses and protocol, no length.
+    Payload seeded = payload;
+    seeded.field = static_cast<uint16_t>(~checksum_finish(pseudo_header_sum(source, destination, ip_protocol::tcp, 0)));
+    Ipv4Header header;
+    header.identification = m_next_identification;
+    header.protocol = ip_protocol::tcp;
+    header.source = source;
+    header.destination = destination;
+    header.total_length = static_cast<uint16_t>(ipv4_min_header + total);
+    constexpr size_t headers = ethernet_header_size + ipv4_min_header;
+    uint8_t* frame = m_frame;
+    EthernetHeader{.destination = *mac, .source = n.mac, .ethertype = ethertype::ipv4}.write(frame);
+    header.write(frame + ethernet_header_size);
+    store_be16(frame + ethernet_header_size + 10, 0); // the NIC fills in every frame's
+    // The sink copies: the headers from m_frame, then the transport's bytes.
+    struct Bytes final : FrameBytes {
+        const uint8_t* head;
+        const Payload& payload;
+        Bytes(const uint8_t* h, const Payload& p) : head(h), payload(p) {}
+        void copy(size_t offset, uint8_t* out, size_t count) const override
+        {
+            if (offset < headers) {
+                const size_t now = headers - offset < count ? headers - offset : count;
+                __builtin_memcpy(out, head + offset, now);
+                out += now;
+                offset += now;
+                count -= now;
+            }
+            if (count != 0)
+                payload.copy(offset - headers, out, count);
+        }
+    } bytes(frame, seeded);
+    const TxSegmentation segmentation{static_cast<uint16_t>(mss), static_cast<uint8_t>(ipv4_min_header),
+                                      static_cast<uint8_t>(tcp_header)};
+    const size_t length = headers + total;
+    if (!n.link_up) {
+        n.counters.drop(Drop::interface_down);
+        return Segmented::refused;
+    }
+    if (!m_sink.transmit_segmentation(index, bytes, length, segmentation)) {
+        n.counters.drop(Drop::tx_failed);
+        return Segmented::refused;
+    }
+    // The wire sees one frame per segment, each with the headers.
+    const size_t data = total - tcp_header;
+    const size_t frames = (data + mss - 1) / mss;
+    m_next_identification = static_cast<uint16_t>(m_next_identification + frames);
+    n.counters.tx_packets += frames;
+    n.counters.tx_bytes += length + (frames - 1) * (headers + tcp_header);
+    return Segmented::sent;
 }
 
 // Sends an IPv4 frame (destination MAC still to fill in) to `next_hop`, or

@@ -44,6 +44,25 @@ struct TxChecksum {
     bool requested() const { return offset != 0; }
 };
 
+// A frame's bytes for a sink to copy out itself, `n` from `offset` on.
+class FrameBytes {
+public:
+    virtual void copy(size_t offset, uint8_t* out, size_t n) const = 0;
+
+protected:
+    ~FrameBytes() = default;
+};
+
+// A TCP segment for the NIC to cut into frames of at most `mss` data bytes
+// each (proto/nic.hpp tx_flags::segmentation): the frame holds the Ethernet,
+// IPv4 (checksum field 0) and TCP headers once (the TCP checksum field
+// seeded with the pseudo-header sum of addresses and protocol only).
+struct TxSegmentation {
+    uint16_t mss = 0;
+    uint8_t ip_header_length = 0;
+    uint8_t tcp_header_length = 0;
+};
+
 // The NIC driver's transmit queue. `frame` is a whole Ethernet frame without
 // FCS (at least 60 bytes: the stack pads) and is only valid during the call;
 // `checksum` says what the NIC must fill in. False if the frame could not be
@@ -51,6 +70,10 @@ struct TxChecksum {
 class FrameSink {
 public:
     virtual bool transmit(unsigned interface, const uint8_t* frame, size_t length, const TxChecksum& checksum) = 0;
+    // Only for interfaces with set_tcp_segmentation(): a frame of `length`
+    // bytes (up to 14 + 65,535) for the NIC to segment.
+    virtual bool transmit_segmentation(unsigned interface, const FrameBytes& frame, size_t length,
+                                       const TxSegmentation& segmentation) = 0;
 
 protected:
     ~FrameSink() = default;
@@ -94,6 +117,9 @@ struct TransportDatagram {
     // >= 0: the stack fills in the transport checksum (pseudo header
     // included) at this even payload offset, whatever the field holds.
     int checksum_at = -1;
+    // TCP: the connection's maximum segment size, for a segment larger than
+    // one frame to be cut by the NIC (0: it may not be).
+    uint16_t segment_size = 0;
 };
 
 struct EchoReply {
@@ -145,6 +171,10 @@ public:
     // Whether the interface's NIC computes transport checksums (TxChecksum)
     // for the stack; off for a new interface.
     void set_tx_checksum_offload(unsigned index, bool on);
+    // Whether the NIC cuts large TCP segments into frames (TSO) for the
+    // stack (FrameSink::transmit_segmentation); off for a new interface.
+    // Transports hear of it (generation()).
+    void set_tcp_segmentation(unsigned index, bool on);
     // Gives the interface an address and its connected route (replacing what
     // it had). invalid_argument for a non-unicast address or a prefix outside 1..32.
     Result<void> configure(unsigned index, Ipv4Address address, uint8_t prefix_length);
@@ -246,6 +276,9 @@ private:
                                Ipv4Address preferred_source);
     Result<void> emit(unsigned index, Ipv4Address source, Ipv4Address destination, Ipv4Address next_hop,
                       uint8_t protocol, const Payload& payload, bool loopback);
+    enum class Segmented : uint8_t { sent, refused, not_possible };
+    Segmented emit_segmentation(unsigned index, Ipv4Address source, Ipv4Address destination, Ipv4Address next_hop,
+                           const Payload& payload);
     Result<void> output(unsigned index, Ipv4Address next_hop, uint8_t* frame, size_t length, TxChecksum checksum);
     Result<void> transmit(unsigned index, const uint8_t* frame, size_t length, TxChecksum checksum);
     void send_arp(unsigned index, tern::net::ArpOperation operation, const MacAddress& target_mac,

@@ -117,6 +117,36 @@ public:
         return true;
     }
 
+    // A large TCP segment for the NIC to cut into frames: a chain of ip's
+    // buffers (proto/nic.hpp tx_flags::segmentation), all or nothing.
+    bool transmit_segmentation(unsigned interface, const ip::FrameBytes& frame, size_t length,
+                               const ip::TxSegmentation& s) override
+    {
+        Link* link = link_for(interface);
+        const size_t size = m_pool.geometry().buffer_size;
+        const auto count = static_cast<uint32_t>((length + size - 1) / size);
+        if (link == nullptr || length > tern::nic::max_segmentation_frame || count > m_pool.owner().free_count() ||
+            link->channel.tx().space(link->reserved + count) < link->reserved + count)
+            return false;
+        auto& tx = link->channel.tx();
+        for (uint32_t i = 0; i < count; ++i) {
+            BufferRef ref = m_pool.owner().allocate().value(); // counted free above
+            const size_t offset = i * size;
+            ref.length = static_cast<uint32_t>(length - offset < size ? length - offset : size);
+            frame.copy(offset, m_pool.data(ref), ref.length);
+            (void)m_pool.owner().lend(ref, holder(*link));
+            Message& m = tx.slot(i);
+            m = Message{};
+            m.type = tern::nic::tx;
+            m.flags = tern::nic::tx_flags::segmentation | (i + 1 < count ? tern::nic::tx_flags::more : 0);
+            m.buffer = ref;
+            m.words[0] = tern::nic::segmentation_word(tern::net::ethernet_header_size, s.ip_header_length,
+                                                      s.tcp_header_length, s.mss);
+        }
+        link->channel.publish(count);
+        return true;
+    }
+
     // --- Upper: a datagram for a transport server, copied into ip's pool
     // (as a chain of buffers if it needs several), pending until published.
     ip::Delivery deliver(unsigned interface, const tern::net::Ipv4Header& header, bool to_broadcast,
@@ -375,6 +405,8 @@ private:
         m_stack.set_link(static_cast<unsigned>(link.interface), up);
         m_stack.set_tx_checksum_offload(static_cast<unsigned>(link.interface),
                                         (m.words[4] & tern::nic::capability::tx_checksum) != 0);
+        m_stack.set_tcp_segmentation(static_cast<unsigned>(link.interface),
+                                     (m.words[4] & tern::nic::capability::tcp_segmentation) != 0);
         print("ip: %s: driver 0x%lx, MAC %s, link %s\n", m_stack.interface(link.interface)->name,
               link.channel.peer(), net::to_text(mac).text, up ? "up" : "down");
     }

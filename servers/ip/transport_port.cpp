@@ -88,6 +88,9 @@ bool TransportPort::deliver(unsigned interface, const Ipv4Header& header, bool t
     if (m_merge.open && tcp && !to_broadcast && interface == (m_merge.words1 & 0xFF) &&
         append(header, payload, length, reserved))
         return true;
+    if (m_ack.open && tcp && !to_broadcast && interface == (m_ack.words1 & 0xFF) &&
+        replace_ack(header, payload, length))
+        return true;
     close_merge();
     // The first buffer starts with the IPv4 header (for an ICMP error, should
     // the transport find nobody for the datagram): less room for payload.
@@ -118,8 +121,10 @@ bool TransportPort::deliver(unsigned interface, const Ipv4Header& header, bool t
                             (tcp ? uint64_t{1} << transport::deliver_segments_shift : 0);
     for (uint32_t i = 0; i < count; ++i)
         write_deliver(m_pending + i, m_unlent[first + i], i + 1 < count, words0, words1, length);
-    if (tcp && verified && !to_broadcast)
+    if (tcp && verified && !to_broadcast) {
         open_merge(m_pending, count, copy, payload, length, words0, words1);
+        open_ack_merge(m_pending, payload, length, words0, words1);
+    }
     m_pending += count;
     return true;
 }
@@ -157,6 +162,55 @@ void TransportPort::open_merge(uint32_t first_slot, uint32_t count, const Ipv4He
     g.header_length = tcp.header_length;
     g.words0 = words0;
     g.words1 = words1;
+}
+
+// A verified pure ACK just delivered on its own: a later one of the
+// connection may take its place.
+void TransportPort::open_ack_merge(uint32_t slot, const uint8_t* payload, size_t length, uint64_t words0,
+                                   uint64_t words1)
+{
+    TcpHeader tcp;
+    if (!TcpHeader::parse(payload, length, tcp) || tcp.flags != tcp_flag::ack || length != tcp.header_length)
+        return;
+    AckMerge& a = m_ack;
+    a.open = true;
+    a.slot = slot;
+    a.words0 = words0;
+    a.words1 = words1;
+    a.segments = 1;
+    __builtin_memcpy(a.header, payload, tcp.header_length);
+    a.header_length = tcp.header_length;
+}
+
+// A pure ACK of the same connection with the same options that
+// acknowledges more than the pending one replaces it: TCP learns the same
+// from the last of a run (RFC 1122's cumulative ACKs), with one segment to
+// process instead of many. Duplicate ACKs (the same number: they signal
+// loss) and window updates alone are never merged.
+bool TransportPort::replace_ack(const Ipv4Header& header, const uint8_t* payload, size_t length)
+{
+    AckMerge& a = m_ack;
+    TcpHeader tcp;
+    const uint64_t words0 = header.source.value | uint64_t{header.destination.value} << 32;
+    if (!TcpHeader::parse(payload, length, tcp) || tcp.flags != tcp_flag::ack || length != tcp.header_length ||
+        tcp.header_length != a.header_length || words0 != a.words0)
+        return false;
+    const uint32_t old_ack = tern::net::load_be32(a.header + 8);
+    if (static_cast<int32_t>(tcp.acknowledgment - old_ack) <= 0 || __builtin_memcmp(payload, a.header, 8) != 0 ||
+        __builtin_memcmp(payload + 20, a.header + 20, a.header_length - tern::net::tcp_header_size) != 0)
+        return false;
+    const ChecksumSum sum = tern::net::checksum_add(pseudo_header(header, length), payload, length);
+    if (tern::net::checksum_finish(sum) != 0)
+        return false; // it goes up on its own, and tcp counts it
+    // The pending ACK's buffer (the last unlent one) takes the new header.
+    const BufferRef& ref = m_unlent[m_unlent_count - 1];
+    __builtin_memcpy(m_pool->view().buffer(ref.index) + ref.offset, payload, length);
+    __builtin_memcpy(a.header, payload, length);
+    ++a.segments;
+    ++m_merged_acks;
+    Message& m = m_tx->slot(a.slot);
+    m.words[1] = (a.words1 & ~segments_mask) | uint64_t{a.segments} << transport::deliver_segments_shift;
+    return true;
 }
 
 // Appends a TCP segment to the open merge if it goes on from it: same
@@ -209,6 +263,7 @@ bool TransportPort::append(const Ipv4Header& header, const uint8_t* payload, siz
 // form (a merge of one segment already has it).
 void TransportPort::close_merge()
 {
+    m_ack.open = false; // whatever closes a merge ends a run of ACKs too
     Merge& g = m_merge;
     if (!g.open)
         return;
@@ -388,6 +443,11 @@ int64_t TransportPort::send(IpStack& stack, uint64_t now_ns)
             return refused;
         datagram.checksum_at = static_cast<int>(first.words[1]);
     }
+    if (m_protocol == tern::net::ip_protocol::tcp && first.words[2] != 0) {
+        if (first.words[2] > 0xFFFF)
+            return refused;
+        datagram.segment_size = static_cast<uint16_t>(first.words[2]);
+    }
     return send_result(stack.send_transport(datagram, now_ns));
 }
 
@@ -421,7 +481,8 @@ bool TransportPort::announce(const IpStack& stack)
         m.words[1] = n.configured() ? n.address.value | uint64_t{n.prefix_length} << 32 : 0;
         m.words[2] = n.mtu;
         m.words[3] = (n.link_up ? transport::address_link_up : 0) |
-                     (default_interface == static_cast<int>(i) ? transport::address_default_route : 0);
+                     (default_interface == static_cast<int>(i) ? transport::address_default_route : 0) |
+                     (n.tcp_segmentation ? transport::address_segmentation : 0);
     }
     m_pending += count;
     m_announced = true;

@@ -54,8 +54,10 @@ public:
     // Slots written since the last call (none can grow afterwards), for the
     // caller to publish before it writes anything else on the ring.
     uint32_t take_pending();
-    // TCP segments appended to an earlier one so far.
+    // TCP segments appended to an earlier one so far, and pure ACKs that
+    // took the place of the one before them.
     uint64_t merged_segments() const { return m_merged_segments; }
+    uint64_t merged_acks() const { return m_merged_acks; }
 
     // --- Down
     // Buffers of a chain not complete yet, whose send_done answers are
@@ -109,7 +111,22 @@ private:
     // overwrite. More than ip's pool has (1,024).
     static constexpr uint32_t max_unlent = 1024;
 
+    // The last pending delivery when it is a pure ACK (no data, only the
+    // ACK flag): a later one of the connection that acknowledges more takes
+    // its place. Its buffer is the last unlent one.
+    struct AckMerge {
+        bool open = false;
+        uint32_t slot = 0;
+        uint64_t words0 = 0;
+        uint64_t words1 = 0;
+        uint32_t segments = 0;
+        uint8_t header[tern::net::tcp_max_header_size] = {};
+        uint8_t header_length = 0;
+    };
+
     bool append(const Ipv4Header& header, const uint8_t* payload, size_t length, uint32_t reserved);
+    bool replace_ack(const Ipv4Header& header, const uint8_t* payload, size_t length);
+    void open_ack_merge(uint32_t slot, const uint8_t* payload, size_t length, uint64_t words0, uint64_t words1);
     void open_merge(uint32_t first_slot, uint32_t count, const Ipv4Header& ip, const uint8_t* payload,
                     size_t length, uint64_t words0, uint64_t words1);
     void close_merge();
@@ -137,7 +154,9 @@ private:
     BufferRef m_unlent[max_unlent];
     uint32_t m_unlent_count = 0;
     Merge m_merge;
+    AckMerge m_ack;
     uint64_t m_merged_segments = 0;
+    uint64_t m_merged_acks = 0;
     bool m_announced = false;
     uint64_t m_announced_generation = 0;
 };

@@ -76,6 +76,7 @@ struct Engine::Socket {
     uint32_t window_withheld = 0; // window bytes kept back to honour receive_buffer
     uint64_t segments_in = 0;
     uint64_t segments_out = 0;
+    uint16_t wire_mss = 0; // the negotiated MSS while lwIP's is raised (use_segmentation); 0: not raised
     Socket* next_marked = nullptr;
 };
 
@@ -136,7 +137,7 @@ const char* counter_name(Counter counter)
         "bad_options",          "no_pbuf",            "ip_send_failed",    "no_ip_buffer",
         "half_open_reaped",     "backlog_full",       "bad_request",       "client_stalled",
         "connections_accepted", "connections_opened", "connections_failed", "acks_merged",
-        "segments_merged",
+        "segments_merged",      "large_segments_sent",
     };
     static_assert(sizeof(names) / sizeof(names[0]) == static_cast<unsigned>(Counter::count));
     return names[static_cast<unsigned>(counter)];
@@ -151,6 +152,7 @@ bool counter_is_error(Counter counter)
     case Counter::connections_opened:
     case Counter::acks_merged:
     case Counter::segments_merged:
+    case Counter::large_segments_sent:
         return false;
     default:
         return true;
@@ -255,32 +257,20 @@ void Engine::reap_half_open(uint16_t port)
 err_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
 {
     Impl& t = *m_impl;
-    if (!m_ip_up || p->tot_len > m_pool.geometry().buffer_size) {
-        count(Counter::no_ip_buffer);
+    tern::net::TcpHeader header;
+    if (!m_ip_up || !tern::net::TcpHeader::parse(static_cast<const uint8_t*>(p->payload), p->len, header)) {
+        count(Counter::no_ip_buffer); // no ip, or not lwIP's own segment: cannot happen
         return ERR_RTE;
     }
     // Room for this segment and every ACK still waiting.
-    if (!m_ip.has_room(t.waiting_acks + 1)) {
+    const uint32_t size = m_pool.geometry().buffer_size;
+    const uint32_t pieces = (p->tot_len + size - 1) / size;
+    if (!m_ip.has_room(t.waiting_acks + pieces) || m_pool.free_count() < pieces) {
         count(Counter::no_ip_buffer);
         return ERR_MEM;
-    }
-    auto buffer = m_pool.allocate();
-    if (!buffer.ok()) {
-        count(Counter::no_ip_buffer);
-        return ERR_MEM;
-    }
-    BufferRef ref = buffer.value();
-    ref.length = p->tot_len;
-    uint8_t* bytes = m_pool.view().buffer(ref.index);
-    pbuf_copy_partial(p, bytes, p->tot_len, 0);
-
-    tern::net::TcpHeader header;
-    if (!tern::net::TcpHeader::parse(bytes, ref.length, header)) { // lwIP's own: cannot happen
-        emit_segment(ref, source, destination);
-        return ERR_OK;
     }
     constexpr uint8_t control = tern::net::tcp_flag::syn | tern::net::tcp_flag::fin | tern::net::tcp_flag::rst;
-    const bool pure_ack = header.header_length == ref.length && (header.flags & control) == 0 &&
+    const bool pure_ack = header.header_length == p->tot_len && (header.flags & control) == 0 &&
                           (header.flags & tern::net::tcp_flag::ack) != 0;
     WaitingAck* same = nullptr;
     WaitingAck* free_entry = nullptr;
@@ -311,6 +301,19 @@ err_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
         --t.waiting_acks;
         free_entry = same;
     }
+    if (pieces > 1) {
+        // Larger than a buffer: only with segmentation offload (lwIP's MSS
+        // raised, use_segmentation), for ip to have the NIC cut at the wire MSS.
+        const uint16_t mss = wire_mss(source, destination, static_cast<const uint8_t*>(p->payload));
+        (void)send_chain(p, source, destination, tern::net::tcp_checksum_offset, mss); // room checked
+        const uint32_t data = p->tot_len - header.header_length;
+        count(Counter::segments_sent, mss != 0 ? (data + mss - 1) / mss : 1);
+        count(Counter::large_segments_sent);
+        return ERR_OK;
+    }
+    BufferRef ref = m_pool.allocate().value(); // free_count() said there is one
+    ref.length = p->tot_len;
+    pbuf_copy_partial(p, m_pool.view().buffer(ref.index), p->tot_len, 0);
     if (!pure_ack || free_entry == nullptr) {
         emit_segment(ref, source, destination);
         return ERR_OK;
@@ -319,6 +322,45 @@ err_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
                              header.acknowledgment, header.window, ref};
     ++t.waiting_acks;
     return ERR_OK;
+}
+
+// Segmentation offload: on an interface whose NIC cuts large TCP segments
+// into frames (ip announces it), lwIP may build segments of up to 64 KiB,
+// many times fewer to handle on every layer. Its MSS goes up to a whole
+// number of the negotiated one, which stays the size on the wire: ip is
+// told it with every large segment (wire_mss()).
+void Engine::use_segmentation(Socket& s)
+{
+    tcp_pcb* pcb = s.pcb;
+    if (pcb == nullptr || s.wire_mss != 0 || pcb->mss == 0 ||
+        !m_layer.segmentation(m_layer.route(from_lwip(pcb->remote_ip))))
+        return;
+    // The segment and its header must fit an IPv4 datagram and our chains.
+    constexpr uint32_t largest = tern::net::ipv4_max_payload - tern::net::tcp_max_header_size;
+    s.wire_mss = pcb->mss;
+    pcb->mss = static_cast<u16_t>(largest / pcb->mss * pcb->mss);
+    // lwIP sends whole segments only, within the congestion window it set
+    // from the small MSS: two large ones must fit, as its own initial window
+    // would for this MSS.
+    const tcpwnd_size_t two = static_cast<tcpwnd_size_t>(2u * pcb->mss);
+    if (pcb->cwnd < two)
+        pcb->cwnd = two;
+}
+
+// The wire MSS of the connection a large segment belongs to (its header's
+// ports, our view), or 0 if it has none (ip then fragments it).
+uint16_t Engine::wire_mss(uint32_t source, uint32_t destination, const uint8_t* header) const
+{
+    const uint16_t local_port = tern::net::load_be16(header);
+    const uint16_t remote_port = tern::net::load_be16(header + 2);
+    for (tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next) {
+        if (pcb->local_port == local_port && pcb->remote_port == remote_port &&
+            from_lwip(pcb->local_ip) == source && from_lwip(pcb->remote_ip) == destination) {
+            const auto* s = static_cast<const Socket*>(pcb->callback_arg);
+            return s != nullptr ? s->wire_mss : 0;
+        }
+    }
+    return 0;
 }
 
 // A segment in our buffer `ref` goes to ip (room was checked).
@@ -817,6 +859,7 @@ int8_t Engine::accepted(Socket* listener, tcp_pcb* pcb, int8_t err)
     s->no_delay = listener->no_delay;
     s->receive_buffer = listener->receive_buffer;
     attach(s, pcb);
+    use_segmentation(*s);
     ++listener->untaken;
     count(Counter::connections_accepted);
     Message m{};
@@ -834,6 +877,7 @@ int8_t Engine::connected(Socket* s, int8_t err)
     if (s == nullptr)
         return ERR_OK;
     s->connecting = false;
+    use_segmentation(*s);
     if (!s->orphaned)
         result(s, sp::connect, -errno_for(err),
                sp::endpoint_word(from_lwip(s->pcb->local_ip), s->pcb->local_port));

@@ -50,6 +50,7 @@ enum class Counter : uint8_t {
     connections_failed, // ended with an error (reset, timeout)
     acks_merged,      // pure ACKs replaced by a later one before they left (send_to_ip)
     segments_merged,  // received segments ip appended to the one before (receive offload)
+    large_segments_sent, // segments over one frame, cut by the NIC (segmentation offload)
     count,
 };
 const char* counter_name(Counter counter);
@@ -108,6 +109,8 @@ private:
     void count_bad_request() override { count(Counter::bad_request); }
 
     void count(Counter c, uint64_t n = 1) { m_counters[static_cast<unsigned>(c)] += n; }
+    void use_segmentation(Socket& s);
+    uint16_t wire_mss(uint32_t source, uint32_t destination, const uint8_t* header) const;
 
     // clients
     Socket* socket_for(Client& client, uint32_t id, bool create);

@@ -137,26 +137,9 @@ void Engine::ip_datagram(const Message& first, pbuf* p)
 // is larger than one) and lent to ip.
 err_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
 {
-    const uint32_t size = m_pool.geometry().buffer_size;
-    const uint32_t pieces = (p->tot_len + size - 1) / size;
-    if (!m_ip_up || pieces == 0 || !m_ip.has_room(pieces) || m_pool.free_count() < pieces) {
+    if (!send_chain(p, source, destination, tern::net::udp_checksum_offset)) {
         count(Counter::no_ip_buffer);
         return ERR_MEM;
-    }
-    for (uint32_t i = 0, offset = 0; i < pieces; ++i) {
-        BufferRef ref = m_pool.allocate().value(); // free_count() said there are enough
-        const uint32_t length = p->tot_len - offset < size ? p->tot_len - offset : size;
-        ref.length = pbuf_copy_partial(p, m_pool.view().buffer(ref.index), static_cast<u16_t>(length),
-                                       static_cast<u16_t>(offset));
-        offset += length;
-        (void)m_pool.lend(ref, ip_holder);
-        Message& m = m_ip.claim();
-        m = Message{};
-        m.type = transport::send;
-        m.flags = transport::flags::fill_checksum | (i + 1 < pieces ? transport::flags::more : 0);
-        m.buffer = ref;
-        m.words[0] = destination | uint64_t{source} << 32;
-        m.words[1] = 6; // the UDP checksum's offset
     }
     count(Counter::datagrams_sent);
     return ERR_OK;

@@ -1,5 +1,7 @@
 #include "e1000_fake_device.hpp"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "descriptors.hpp"
@@ -33,6 +35,18 @@ uint64_t load64(const uint8_t* p)
     return v;
 }
 void store16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
+uint32_t load_be(const std::vector<uint8_t>& f, size_t at, size_t bytes)
+{
+    uint32_t v = 0;
+    for (size_t i = 0; i < bytes; ++i)
+        v = v << 8 | f[at + i];
+    return v;
+}
+void store_be(std::vector<uint8_t>& f, size_t at, size_t bytes, uint32_t v)
+{
+    for (size_t i = 0; i < bytes; ++i)
+        f[at + i] = static_cast<uint8_t>(v >> (8 * (bytes - 1 - i)));
+}
 void store64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
 
 void store_checksum(std::vector<uint8_t>& frame, size_t start, size_t end_inclusive, size_t at)
@@ -306,6 +320,45 @@ void FakeE1000::finish_frame(std::vector<uint8_t>& frame)
     bump(reg::stat::totl, frame.size() + 4);
 }
 
+// TCP segmentation as the manual (3.5) and QEMU describe it: the first
+// HDRLEN bytes are the prototype header of every frame, followed by up to MSS
+// of the PAYLEN data bytes. Per frame the IPv4 total length and
+// identification, the TCP sequence number and (but for the last frame) the
+// PSH and FIN flags change; the TCP checksum field's seed gets this frame's
+// TCP length added before the checksums are computed like any offload.
+void FakeE1000::send_segments(const std::vector<uint8_t>& whole)
+{
+    const Context& c = m_context;
+    if (c.hdrlen == 0 || c.mss == 0 || whole.size() <= c.hdrlen || whole.size() - c.hdrlen != c.paylen) {
+        ++segmentation_errors;
+        return;
+    }
+    uint32_t index = 0;
+    for (size_t at = c.hdrlen; at < whole.size(); at += c.mss, ++index) {
+        const size_t data = std::min<size_t>(c.mss, whole.size() - at);
+        const bool last = at + data == whole.size();
+        std::vector<uint8_t> frame(whole.begin(), whole.begin() + c.hdrlen);
+        frame.insert(frame.end(), whole.begin() + static_cast<ptrdiff_t>(at),
+                     whole.begin() + static_cast<ptrdiff_t>(at + data));
+        store_be(frame, c.ipcss + 2u, 2, static_cast<uint32_t>(frame.size() - c.ipcss));
+        store_be(frame, c.ipcss + 4u, 2, load_be(whole, c.ipcss + 4u, 2) + index);
+        store_be(frame, c.tucss + 4u, 4, load_be(whole, c.tucss + 4u, 4) + static_cast<uint32_t>(at - c.hdrlen));
+        if (!last)
+            frame[c.tucss + 13u] &= static_cast<uint8_t>(~0x09); // PSH, FIN
+        if (m_current.popts & popts::txsm) {
+            uint32_t seed = load_be(frame, c.tucso, 2) + static_cast<uint32_t>(frame.size() - c.tucss);
+            seed = (seed & 0xFFFF) + (seed >> 16);
+            store_be(frame, c.tucso, 2, seed);
+        }
+        finish_frame(frame);
+        SentFrame sent_frame = m_current;
+        sent_frame.bytes = frame;
+        sent_frame.tse = true;
+        sent_frame.segment = index;
+        sent.push_back(sent_frame);
+    }
+}
+
 void FakeE1000::process_tx()
 {
     const uint32_t count = register_value(reg::tdlen) / 16;
@@ -329,6 +382,9 @@ void FakeE1000::process_tx()
             c.tucso = descriptor[5];
             std::memcpy(&c.tucse, descriptor + 6, 2);
             c.tucmd = command;
+            c.paylen = load32(descriptor + 8) & 0xFFFFF;
+            c.hdrlen = descriptor[13];
+            std::memcpy(&c.mss, descriptor + 14, 2);
             m_context = c;
             contexts.push_back(c);
         } else {
@@ -339,6 +395,7 @@ void FakeE1000::process_tx()
                 if (!m_in_frame) {
                     m_current = {};
                     m_current.popts = descriptor[13];
+                    m_current.tse = (command & tx_command::tse) && (m_context.tucmd & tucmd::tse);
                 }
             } else {
                 uint16_t l;
@@ -359,9 +416,13 @@ void FakeE1000::process_tx()
             ++m_current.descriptors;
             if (command & tx_command::eop) {
                 m_current.command = command;
-                finish_frame(m_frame);
-                m_current.bytes = m_frame;
-                sent.push_back(m_current);
+                if (m_current.tse) {
+                    send_segments(m_frame);
+                } else {
+                    finish_frame(m_frame);
+                    m_current.bytes = m_frame;
+                    sent.push_back(m_current);
+                }
                 m_in_frame = false;
             }
         }

@@ -8,7 +8,7 @@
 // The "wire": deliver() receives a frame into the next free receive
 // descriptor the way the device would (copy, length, DD/EOP, RDH, ICR);
 // a TDT write makes the fake consume transmit descriptors into `sent`,
-// applying checksum offload and writing DD back. Faults can be injected:
+// applying checksum offload and TCP segmentation and writing DD back. Faults can be injected:
 // bad lengths, missing EOP, extra status/error bits, an EEPROM or a reset
 // that never finishes, link changes, paused transmission, transmit errors.
 #pragma once
@@ -77,6 +77,8 @@ public:
         bool legacy = false;      // legacy descriptors (else extended data)
         uint8_t command = 0;      // CMD/DCMD of the last descriptor
         uint8_t popts = 0;        // extended data: POPTS of the first descriptor
+        bool tse = false;         // cut from a TCP segmentation frame (DCMD.TSE and a TSE context)
+        uint32_t segment = 0;     // ... as its segment-th frame
     };
     std::vector<SentFrame> sent;
     struct Context {
@@ -85,8 +87,12 @@ public:
         uint8_t tucss, tucso;
         uint16_t tucse;
         uint8_t tucmd;
+        uint32_t paylen; // TSE contexts: PAYLEN, HDRLEN, MSS
+        uint8_t hdrlen;
+        uint16_t mss;
     };
     std::vector<Context> contexts; // every context descriptor consumed
+    uint32_t segmentation_errors = 0; // TSE frames whose context did not fit them (nothing sent)
     bool tx_paused = false;        // TDT writes are remembered but not acted on
     uint8_t tx_error_status = 0;   // ORed into the DD write-back (EC, LC)
     void process_tx();             // consume descriptors up to TDT now
@@ -108,6 +114,7 @@ private:
     uint8_t* host(uint64_t phys) const { return reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(phys)); }
     uint64_t ring_base(uint32_t low, uint32_t high) const;
     void finish_frame(std::vector<uint8_t>& frame);
+    void send_segments(const std::vector<uint8_t>& frame);
     void raise(uint32_t causes) { m_icr |= causes; }
     void bump(uint32_t offset, uint64_t amount = 1);
 

@@ -1,6 +1,6 @@
 // drivers/e1000's logic against a fake 8254x: bring-up, the rings (with
-// wrap-around, full and empty rings, recycling), checksum offload (also as ip
-// asks for it), interrupts, link, statistics and the drops ip is told about,
+// wrap-around, full and empty rings, recycling), checksum offload and TCP
+// segmentation (also as ip asks for them, chains included), interrupts, link, statistics and the drops ip is told about,
 // the adaptive moderation policy, the driver's TSC clock, and a device that
 // misbehaves.
 #include <gtest/gtest.h>
@@ -1120,6 +1120,446 @@ TEST_F(E1000Test, IpsChecksumOffloadGetsTheRightContextDescriptor)
     EXPECT_EQ(reap_all(), (std::vector<uint64_t>{0, 1, 2}));
 }
 
+// ------------------------------------------------------------------ TCP segmentation (TSO)
+
+constexpr uint16_t tso_mss = 1460;
+constexpr uint32_t tso_header = 14 + 20 + 20;
+
+// A large TCP segment as ip hands it over for segmentation: the IPv4
+// checksum field 0, the TCP one seeded with the pseudo-header sum of the
+// addresses and protocol only (the device adds each frame's length), and
+// PSH and FIN set (the device keeps them for the last frame only).
+std::vector<uint8_t> make_tso_frame(size_t payload)
+{
+    std::vector<uint8_t> f = make_ipv4_frame(6, payload);
+    f[14 + 2] = f[14 + 3] = 0; // total length: the device writes each frame's
+    f[34 + 13] = 0x19;         // FIN, PSH, ACK
+    uint8_t pseudo[12] = {};
+    std::memcpy(pseudo, &f[14 + 12], 8);
+    pseudo[9] = 6;
+    const uint16_t seed = ones_complement_sum(pseudo, 12);
+    f[50] = static_cast<uint8_t>(seed >> 8);
+    f[51] = static_cast<uint8_t>(seed);
+    return f;
+}
+
+uint32_t load_be32(const uint8_t* p) { return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3]; }
+
+struct RingContext {
+    TxContextDescriptor descriptor;
+    uint8_t tucmd() const { return static_cast<uint8_t>(descriptor.paylen_dtyp_tucmd >> 24); }
+    uint32_t paylen() const { return descriptor.paylen_dtyp_tucmd & 0xFFFFF; }
+    uint32_t dtyp() const { return descriptor.paylen_dtyp_tucmd & dtyp_mask; }
+};
+RingContext context_at(const HostMemory& ring, uint32_t index)
+{
+    RingContext c;
+    std::memcpy(&c.descriptor, ring.data + 16 * index, 16);
+    return c;
+}
+TxDataDescriptor data_at(const HostMemory& ring, uint32_t index)
+{
+    TxDataDescriptor d;
+    std::memcpy(&d, ring.data + 16 * index, 16);
+    return d;
+}
+
+class E1000Segmentation : public E1000Test {
+protected:
+    // Copies `frame` into pool buffers from `first_cookie` on, Nic::buffer_size
+    // bytes each, as ip chains it; returns the fragments.
+    std::vector<TxFragment> fragments_of(const std::vector<uint8_t>& frame, uint64_t first_cookie)
+    {
+        std::vector<TxFragment> fragments;
+        for (size_t at = 0; at < frame.size(); at += Nic::buffer_size) {
+            const uint64_t cookie = first_cookie + fragments.size();
+            const size_t length = std::min<size_t>(Nic::buffer_size, frame.size() - at);
+            std::memcpy(buffer(cookie), frame.data() + at, length);
+            fragments.push_back({buffer_phys(cookie), static_cast<uint16_t>(length), cookie});
+        }
+        return fragments;
+    }
+
+    static TxOffload tso(uint16_t mss = tso_mss) { return TxOffload::tcp_segmentation(14, 20, 20, mss); }
+
+    // The frames the device cut `frame` into: each a valid TCP/IPv4 frame
+    // with the right piece of the data, lengths, identification, sequence
+    // number, and PSH/FIN on the last only.
+    void expect_segments(const std::vector<uint8_t>& frame, size_t first_sent, uint16_t mss)
+    {
+        const size_t data = frame.size() - tso_header;
+        const size_t frames = (data + mss - 1) / mss;
+        ASSERT_EQ(device.sent.size(), first_sent + frames);
+        const uint32_t sequence = load_be32(&frame[34 + 4]);
+        for (size_t i = 0; i < frames; ++i) {
+            const std::vector<uint8_t>& f = device.sent[first_sent + i].bytes;
+            const size_t expected_data = std::min<size_t>(mss, data - i * mss);
+            SCOPED_TRACE(i);
+            EXPECT_TRUE(device.sent[first_sent + i].tse);
+            EXPECT_EQ(device.sent[first_sent + i].segment, i);
+            ASSERT_EQ(f.size(), tso_header + expected_data);
+            EXPECT_TRUE(std::equal(f.begin() + tso_header, f.end(), frame.begin() + tso_header + i * mss));
+            EXPECT_EQ(f[16] << 8 | f[17], 20 + 20 + expected_data);   // IPv4 total length
+            EXPECT_EQ(f[18] << 8 | f[19], 0x1234 + i);                // identification
+            EXPECT_EQ(load_be32(&f[34 + 4]), sequence + i * mss);     // sequence number
+            EXPECT_EQ(f[34 + 13], i + 1 == frames ? 0x19 : 0x10);     // PSH and FIN on the last only
+            EXPECT_TRUE(ip_checksum_ok(f));
+            EXPECT_TRUE(l4_checksum_ok(f));
+        }
+    }
+};
+
+TEST_F(E1000Segmentation, AFrameInThreeFragmentsGetsATseContextAndTseDataDescriptors)
+{
+    bring_up(0);
+    const std::vector<uint8_t> frame = make_tso_frame(5000 - tso_header);
+    const std::vector<TxFragment> fragments = fragments_of(frame, 10);
+    ASSERT_EQ(fragments.size(), 3u);
+    device.tx_paused = true;
+    ASSERT_TRUE(nic->transmit(fragments.data(), fragments.size(), tso()).ok());
+    EXPECT_EQ(nic->tx_in_flight(), 4u); // the context and three data descriptors
+    nic->flush();
+
+    // The context descriptor (3.3.6): checksum offsets, TSE, PAYLEN, HDRLEN, MSS.
+    const RingContext c = context_at(tx_ring, 0);
+    EXPECT_EQ(c.descriptor.ipcss, 14);
+    EXPECT_EQ(c.descriptor.ipcso, 24);
+    EXPECT_EQ(c.descriptor.ipcse, 33);
+    EXPECT_EQ(c.descriptor.tucss, 34);
+    EXPECT_EQ(c.descriptor.tucso, 50);
+    EXPECT_EQ(c.descriptor.tucse, 0);
+    EXPECT_EQ(c.tucmd(), tucmd::dext | tucmd::tse | tucmd::ip | tucmd::tcp);
+    EXPECT_EQ(c.dtyp(), dtyp_context);
+    EXPECT_EQ(c.paylen(), 5000u - tso_header);
+    EXPECT_EQ(c.descriptor.hdrlen, tso_header);
+    EXPECT_EQ(c.descriptor.mss, tso_mss);
+
+    // The data descriptors (3.3.7): TSE in each, EOP and RS in the last only.
+    for (uint32_t i = 0; i < 3; ++i) {
+        SCOPED_TRACE(i);
+        const TxDataDescriptor d = data_at(tx_ring, 1 + i);
+        const uint8_t base = tx_command::dext | tx_command::tse | tx_command::ifcs;
+        const uint8_t expected = i == 2 ? base | tx_command::eop | tx_command::rs : base;
+        EXPECT_EQ(d.buffer, fragments[i].phys);
+        EXPECT_EQ(d.length_dtyp_dcmd & 0xFFFFF, fragments[i].length);
+        EXPECT_EQ(d.length_dtyp_dcmd & dtyp_mask, dtyp_data);
+        EXPECT_EQ(d.length_dtyp_dcmd >> 24, expected);
+        EXPECT_EQ(d.popts, popts::ixsm | popts::txsm);
+    }
+
+    device.process_tx();
+    EXPECT_EQ(device.segmentation_errors, 0u);
+    expect_segments(frame, 0, tso_mss);
+    EXPECT_EQ(reap_all(), (std::vector<uint64_t>{10, 11, 12}));
+    EXPECT_EQ(nic->statistics()[Counter::driver_tx_frames], 1u);
+    EXPECT_EQ(nic->statistics()[Counter::driver_tx_bytes], 5000u);
+    EXPECT_EQ(nic->statistics()[Counter::driver_tx_contexts], 1u);
+}
+
+TEST_F(E1000Segmentation, TheLargestFrameFitsItsPoolBuffersAndOneByteMoreDoesNot)
+{
+    bring_up(0);
+    const std::vector<uint8_t> frame = make_tso_frame(Nic::max_segmentation_frame - tso_header);
+    const std::vector<TxFragment> fragments = fragments_of(frame, 100);
+    ASSERT_EQ(fragments.size(), 33u);
+    ASSERT_LE(fragments.size(), Nic::max_fragments);
+    ASSERT_TRUE(nic->transmit(fragments.data(), fragments.size(), tso()).ok());
+    nic->flush();
+    expect_segments(frame, 0, tso_mss);
+    EXPECT_EQ(reap_all().size(), 33u);
+
+    std::vector<TxFragment> too_long = fragments;
+    too_long.push_back({buffer_phys(200), 1, 200});
+    EXPECT_EQ(nic->transmit(too_long.data(), too_long.size(), tso()).error(), Error::invalid_argument);
+    // A smaller mss: more frames, still right.
+    const size_t sent = device.sent.size();
+    ASSERT_TRUE(nic->transmit(fragments.data(), 2, tso(536)).ok());
+    nic->flush();
+    std::vector<uint8_t> two(frame.begin(), frame.begin() + 2 * Nic::buffer_size);
+    expect_segments(two, sent, 536);
+}
+
+TEST_F(E1000Segmentation, BusyWhenTheRingLacksRoomForTheContextAndEveryFragment)
+{
+    bring_up(0);
+    device.tx_paused = true;
+    for (uint32_t i = 0; i < 252; ++i)
+        ASSERT_TRUE(nic->transmit(buffer_phys(i), 60, i).ok());
+    ASSERT_EQ(nic->tx_free(), 3u);
+    const std::vector<uint8_t> frame = make_tso_frame(5000 - tso_header);
+    const std::vector<TxFragment> fragments = fragments_of(frame, 300);
+    const uint32_t tdt_writes = device.writes_to(reg::tdt);
+    // Three fragments and a context need four.
+    EXPECT_EQ(nic->transmit(fragments.data(), fragments.size(), tso()).error(), Error::busy);
+    EXPECT_EQ(nic->tx_free(), 3u);
+    EXPECT_EQ(nic->statistics()[Counter::driver_tx_ring_full], 1u);
+    EXPECT_EQ(nic->statistics()[Counter::driver_tx_contexts], 0u);
+    nic->flush();
+    EXPECT_EQ(device.writes_to(reg::tdt), tdt_writes + 1); // the 252 frames only
+
+    device.process_tx();
+    EXPECT_EQ(reap_all().size(), 252u);
+    ASSERT_TRUE(nic->transmit(fragments.data(), fragments.size(), tso()).ok());
+    nic->flush();
+    device.process_tx();
+    expect_segments(frame, 252, tso_mss);
+}
+
+TEST_F(E1000Segmentation, MalformedRequestsAreRefusedAndNothingIsQueued)
+{
+    bring_up(0);
+    const std::vector<uint8_t> frame = make_tso_frame(5000 - tso_header);
+    const std::vector<TxFragment> fragments = fragments_of(frame, 0);
+    const uint32_t tdt_writes = device.writes_to(reg::tdt);
+    const auto refused = [&](const TxOffload& offload, const std::vector<TxFragment>& frags) {
+        return nic->transmit(frags.data(), frags.size(), offload).error() == Error::invalid_argument;
+    };
+    uint64_t expected_rejections = 0;
+    const auto expect_refused = [&](const TxOffload& offload, const char* what,
+                                    const std::vector<TxFragment>* frags = nullptr) {
+        EXPECT_TRUE(refused(offload, frags ? *frags : fragments)) << what;
+        ++expected_rejections;
+    };
+
+    expect_refused(tso(0), "mss 0");
+    expect_refused(tso(1500 - 40 + 1), "frames longer than Ethernet's MTU");
+    EXPECT_TRUE(nic->transmit(fragments.data(), 1, tso(1460)).ok()) << "the largest mss";
+    expect_refused(TxOffload::tcp_segmentation(14, 16, 20, tso_mss), "IPv4 header too short");
+    expect_refused(TxOffload::tcp_segmentation(14, 64, 20, tso_mss), "IPv4 header too long");
+    expect_refused(TxOffload::tcp_segmentation(14, 22, 20, tso_mss), "IPv4 header not in 4-byte steps");
+    expect_refused(TxOffload::tcp_segmentation(14, 20, 16, tso_mss), "TCP header too short");
+    expect_refused(TxOffload::tcp_segmentation(14, 20, 64, tso_mss), "TCP header too long");
+    expect_refused(TxOffload::tcp_segmentation(14, 20, 0, tso_mss), "no TCP header");
+    expect_refused(TxOffload::tcp_segmentation(0, 20, 20, tso_mss), "no Ethernet header");
+    expect_refused(TxOffload::tcp_segmentation(200, 40, 40, tso_mss), "headers past 255 bytes");
+
+    TxOffload wrong = tso();
+    wrong.tucso = 40;
+    expect_refused(wrong, "TCP checksum not in the TCP header's place");
+    wrong = tso();
+    wrong.ipcso = 30;
+    expect_refused(wrong, "IPv4 checksum not in its place");
+    wrong = tso();
+    wrong.tucse = 100;
+    expect_refused(wrong, "a TCP checksum end");
+    wrong = tso();
+    wrong.l4 = TxOffload::L4::udp;
+    expect_refused(wrong, "UDP");
+    wrong = tso();
+    wrong.ip_checksum = false;
+    expect_refused(wrong, "no IPv4 checksum");
+    wrong = tso();
+    wrong.tucss = 30;
+    expect_refused(wrong, "TCP header overlapping the IPv4 one");
+
+    // Lengths: no data after the headers, headers beyond the first fragment,
+    // more than 64 KiB of IPv4 datagram.
+    const std::vector<TxFragment> headers_only = {{fragments[0].phys, tso_header, 0}};
+    expect_refused(tso(), "no data", &headers_only);
+    const std::vector<TxFragment> split_header = {{fragments[0].phys, 30, 0}, {fragments[0].phys + 30, 1000, 1}};
+    expect_refused(tso(), "headers over two fragments", &split_header);
+    std::vector<TxFragment> many(33, {buffer_phys(0), 2048, 0});
+    many.back().length = 14 + 65535 - 32 * 2048 + 1;
+    expect_refused(tso(), "an IPv4 datagram over 64 KiB", &many);
+
+    EXPECT_EQ(nic->statistics()[Counter::driver_tx_rejected], expected_rejections);
+    EXPECT_EQ(nic->tx_in_flight(), 2u); // the one good frame: a context and one fragment
+    EXPECT_EQ(device.writes_to(reg::tdt), tdt_writes);
+    EXPECT_EQ(nic->statistics()[Counter::driver_tx_contexts], 1u);
+}
+
+TEST_F(E1000Segmentation, ChecksumFramesAfterASegmentationFrameGetAFreshContext)
+{
+    bring_up(0);
+    const std::vector<uint8_t> tcp = make_ipv4_frame(6, 500);
+    std::memcpy(buffer(0), tcp.data(), tcp.size());
+    const TxOffload checksum = TxOffload::ipv4(14, 20, TxOffload::L4::tcp);
+    const std::vector<uint8_t> large = make_tso_frame(3000);
+    const std::vector<TxFragment> fragments = fragments_of(large, 10);
+
+    ASSERT_TRUE(nic->transmit(buffer_phys(0), static_cast<uint16_t>(tcp.size()), 0, checksum).ok());
+    ASSERT_TRUE(nic->transmit(fragments.data(), fragments.size(), tso()).ok());
+    // The same checksum offsets as before the segmentation frame: still a new context.
+    ASSERT_TRUE(nic->transmit(buffer_phys(0), static_cast<uint16_t>(tcp.size()), 1, checksum).ok());
+    ASSERT_TRUE(nic->transmit(buffer_phys(0), static_cast<uint16_t>(tcp.size()), 2, checksum).ok());
+    // Two segmentation frames in a row: one context each (PAYLEN differs).
+    ASSERT_TRUE(nic->transmit(fragments.data(), fragments.size(), tso()).ok());
+    ASSERT_TRUE(nic->transmit(fragments.data(), 1, tso()).ok());
+    nic->flush();
+
+    ASSERT_EQ(device.contexts.size(), 5u);
+    EXPECT_EQ(device.contexts[0].tucmd & tucmd::tse, 0);
+    EXPECT_EQ(device.contexts[1].tucmd & tucmd::tse, tucmd::tse);
+    EXPECT_EQ(device.contexts[2].tucmd, tucmd::dext | tucmd::ip | tucmd::tcp); // no TSE
+    EXPECT_EQ(device.contexts[2].paylen, 0u);
+    EXPECT_EQ(device.contexts[2].hdrlen, 0);
+    EXPECT_EQ(device.contexts[2].mss, 0);
+    EXPECT_EQ(device.contexts[3].paylen, large.size() - tso_header);
+    EXPECT_EQ(device.contexts[4].paylen, Nic::buffer_size - tso_header);
+
+    EXPECT_EQ(device.segmentation_errors, 0u);
+    // 1 + 3 segments + 1 + 1 + 3 + 2 frames on the wire.
+    ASSERT_EQ(device.sent.size(), 11u);
+    for (size_t i : {0, 4, 5}) {
+        EXPECT_FALSE(device.sent[i].tse) << i;
+        EXPECT_TRUE(ip_checksum_ok(device.sent[i].bytes)) << i;
+        EXPECT_TRUE(l4_checksum_ok(device.sent[i].bytes)) << i;
+        EXPECT_EQ(device.sent[i].bytes, device.sent[0].bytes) << i;
+    }
+    for (size_t i : {1, 2, 3, 6, 7, 8, 9, 10}) {
+        EXPECT_TRUE(device.sent[i].tse) << i;
+        EXPECT_TRUE(ip_checksum_ok(device.sent[i].bytes)) << i;
+        EXPECT_TRUE(l4_checksum_ok(device.sent[i].bytes)) << i;
+    }
+    EXPECT_EQ(reap_all().size(), 1 + 2 + 1 + 1 + 2 + 1u); // a cookie per fragment
+    EXPECT_EQ(nic->statistics()[Counter::driver_tx_frames], 6u);
+}
+
+TEST_F(E1000Segmentation, TheDeviceWithoutSegmentationRefusesIt)
+{
+    FakeE1000 device_82547(0x1019);
+    Nic nic_82547(device_82547, &delay);
+    config.device_id = 0x1019;
+    ASSERT_TRUE(nic_82547.init(config, rx_ring.dma(), tx_ring.dma()).ok());
+    const std::vector<uint8_t> frame = make_tso_frame(3000);
+    const std::vector<TxFragment> fragments = fragments_of(frame, 0);
+    EXPECT_EQ(nic_82547.transmit(fragments.data(), fragments.size(), tso()).error(), Error::invalid_argument);
+    EXPECT_EQ(nic_82547.tx_in_flight(), 0u);
+}
+
+// ------------------------------------------------------------------ segmentation asked for by ip
+
+TEST(E1000IpProtocol, TxSegmentationBecomesATcpSegmentationOffload)
+{
+    const uint64_t word = tern::nic::segmentation_word(14, 24, 32, 1448);
+    const auto offload = tx_offload(tern::nic::tx_flags::segmentation | tern::nic::tx_flags::more, word, 20000);
+    ASSERT_TRUE(offload.ok());
+    const TxOffload& o = offload.value();
+    EXPECT_EQ(o.kind, TxOffload::Kind::segmentation);
+    EXPECT_TRUE(o.ip_checksum);
+    EXPECT_EQ(o.l4, TxOffload::L4::tcp);
+    EXPECT_EQ(o.ipcss, 14);
+    EXPECT_EQ(o.ipcso, 24);
+    EXPECT_EQ(o.ipcse, 14 + 24 - 1);
+    EXPECT_EQ(o.tucss, 38);
+    EXPECT_EQ(o.tucso, 38 + 16);
+    EXPECT_EQ(o.tucse, 0);
+    EXPECT_EQ(o.hdrlen, 14 + 24 + 32);
+    EXPECT_EQ(o.mss, 1448);
+}
+
+TEST(E1000IpProtocol, BadTxSegmentationWordsAreRefused)
+{
+    namespace flags = tern::nic::tx_flags;
+    using tern::nic::segmentation_word;
+    const uint64_t good = segmentation_word(14, 20, 20, 1460);
+    EXPECT_TRUE(tx_offload(flags::segmentation, good, 55).ok());
+    EXPECT_EQ(tx_offload(flags::segmentation, good, 54).error(), Error::invalid_argument); // no data
+    EXPECT_EQ(tx_offload(flags::segmentation | flags::checksum_offload, good, 5000).error(),
+              Error::invalid_argument);
+    EXPECT_EQ(tx_offload(flags::segmentation, good | 1ull << 24, 5000).error(), Error::invalid_argument);
+    EXPECT_EQ(tx_offload(flags::segmentation, good | 1ull << 48, 5000).error(), Error::invalid_argument);
+    EXPECT_EQ(tx_offload(flags::segmentation, good | 1ull << 63, 5000).error(), Error::invalid_argument);
+    EXPECT_EQ(tx_offload(flags::segmentation, segmentation_word(14, 20, 20, 0), 5000).error(),
+              Error::invalid_argument);
+    for (unsigned length : {0u, 16u, 22u, 64u, 255u}) {
+        EXPECT_EQ(tx_offload(flags::segmentation, segmentation_word(14, length, 20, 1460), 5000).error(),
+                  Error::invalid_argument)
+            << length;
+        EXPECT_EQ(tx_offload(flags::segmentation, segmentation_word(14, 20, length, 1460), 5000).error(),
+                  Error::invalid_argument)
+            << length;
+    }
+}
+
+TEST_F(E1000Segmentation, IpsSegmentationRequestSendsRightFrames)
+{
+    bring_up(0);
+    const std::vector<uint8_t> frame = make_tso_frame(9000);
+    const std::vector<TxFragment> fragments = fragments_of(frame, 0);
+    const auto offload = tx_offload(tern::nic::tx_flags::segmentation, tern::nic::segmentation_word(14, 20, 20, 1460),
+                                    static_cast<uint32_t>(frame.size()));
+    ASSERT_TRUE(offload.ok());
+    ASSERT_TRUE(nic->transmit(fragments.data(), fragments.size(), offload.value()).ok());
+    nic->flush();
+    expect_segments(frame, 0, 1460);
+}
+
+// ------------------------------------------------------------------ chains of tx messages
+
+struct Messages {
+    std::vector<tern::channel::Message> list;
+    void add(uint32_t type, uint32_t flags, uint32_t index)
+    {
+        tern::channel::Message m{};
+        m.type = type;
+        m.flags = flags;
+        m.buffer.index = index;
+        list.push_back(m);
+    }
+    Chain scan(uint32_t first, uint32_t max, tern::channel::BufferRef* refs) const
+    {
+        return scan_chain([&](uint32_t i) { return list.at(first + i); },
+                          static_cast<uint32_t>(list.size()) - first, max, refs);
+    }
+};
+
+TEST(E1000IpProtocol, ChainsAreGatheredUpToTheirLastMessage)
+{
+    namespace flags = tern::nic::tx_flags;
+    const uint32_t tso = flags::segmentation, more = flags::more;
+    Messages m;
+    m.add(tern::nic::tx, 0, 1);                // a frame on its own
+    m.add(tern::nic::tx, tso | more, 2);       // a chain of three
+    m.add(tern::nic::tx, tso | more, 3);
+    m.add(tern::nic::tx, tso, 4);
+    m.add(tern::nic::rx_return, 0, 5);
+    tern::channel::BufferRef refs[8];
+
+    Chain chain = m.scan(0, 8, refs);
+    EXPECT_EQ(chain.status, Chain::Status::complete);
+    EXPECT_EQ(chain.count, 1u);
+    EXPECT_EQ(refs[0].index, 1u);
+    chain = m.scan(1, 8, refs);
+    EXPECT_EQ(chain.status, Chain::Status::complete);
+    ASSERT_EQ(chain.count, 3u);
+    EXPECT_EQ(refs[0].index, 2u);
+    EXPECT_EQ(refs[2].index, 4u);
+    EXPECT_TRUE(chain_allowed(tso | more, 3));
+    EXPECT_FALSE(chain_allowed(flags::checksum_offload | more, 3));
+    EXPECT_TRUE(chain_allowed(flags::checksum_offload, 1));
+
+    // The chain's end not published yet.
+    Messages unfinished;
+    unfinished.add(tern::nic::tx, tso | more, 1);
+    unfinished.add(tern::nic::tx, tso | more, 2);
+    chain = unfinished.scan(0, 8, refs);
+    EXPECT_EQ(chain.status, Chain::Status::unfinished);
+    EXPECT_EQ(chain.count, 2u);
+
+    // Longer than a frame may be: stops at the limit.
+    Messages too_long;
+    for (uint32_t i = 0; i < 10; ++i)
+        too_long.add(tern::nic::tx, tso | more, i);
+    too_long.add(tern::nic::tx, tso, 10);
+    chain = too_long.scan(0, 4, refs);
+    EXPECT_EQ(chain.status, Chain::Status::too_long);
+    EXPECT_EQ(chain.count, 4u);
+    chain = too_long.scan(7, 4, refs); // ... while its last four fit
+    EXPECT_EQ(chain.status, Chain::Status::complete);
+    EXPECT_EQ(chain.count, 4u);
+
+    // Another kind of message before the end.
+    Messages broken;
+    broken.add(tern::nic::tx, tso | more, 1);
+    broken.add(tern::nic::rx_return, 0, 2);
+    broken.add(tern::nic::tx, tso, 3);
+    chain = broken.scan(0, 8, refs);
+    EXPECT_EQ(chain.status, Chain::Status::broken);
+    EXPECT_EQ(chain.count, 1u);
+    EXPECT_EQ(refs[0].index, 1u);
+}
+
 // ------------------------------------------------------------------ what ip is told
 
 TEST(E1000IpProtocol, DeviceDropsSumTheCountersByReason)
@@ -1201,20 +1641,24 @@ TEST_F(E1000Test, DeviceDropsFollowTheDevicesCounters)
     EXPECT_EQ(drops.counts[drop::missed], 1u);
 }
 
-TEST(E1000IpProtocol, TheLinkMessageOffersChecksumOffload)
+TEST(E1000IpProtocol, TheLinkMessageOffersChecksumOffloadAndSegmentation)
 {
+    namespace capability = tern::nic::capability;
     const MacAddress mac{{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
-    tern::channel::Message m = link_message(mac, LinkState{true, 1000, true}, 1500);
+    tern::channel::Message m = link_message(mac, LinkState{true, 1000, true}, 1500, true);
     EXPECT_EQ(m.type, tern::nic::link);
     EXPECT_EQ(tern::nic::mac_address(m.words[0]), mac);
     EXPECT_EQ(m.words[1], 1u);
     EXPECT_EQ(m.words[2], 1000u);
     EXPECT_EQ(m.words[3], 1500u);
-    EXPECT_EQ(m.words[4], tern::nic::capability::tx_checksum);
-    m = link_message(mac, LinkState{false, 0, false}, 1500);
+    EXPECT_EQ(m.words[4], capability::tx_checksum | capability::tcp_segmentation);
+    m = link_message(mac, LinkState{false, 0, false}, 1500, false);
     EXPECT_EQ(m.words[1], 0u);
     EXPECT_EQ(m.words[2], 0u);
-    EXPECT_EQ(m.words[4], tern::nic::capability::tx_checksum);
+    EXPECT_EQ(m.words[4], capability::tx_checksum);
+    // Every part but the 82547 segments.
+    EXPECT_TRUE(has_tcp_segmentation(find_device(intel_vendor_id, 0x100E)->family));
+    EXPECT_FALSE(has_tcp_segmentation(find_device(intel_vendor_id, 0x1019)->family));
 }
 
 TEST(E1000IpProtocol, LinkChangesAreUpDownSpeedOrDuplex)

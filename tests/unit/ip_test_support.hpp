@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ip_stack.hpp"
+#include "net/tcp.hpp"
 
 namespace iptest {
 
@@ -210,6 +211,46 @@ public:
         sent.push_back(std::move(s));
         return true;
     }
+    // Does what a NIC with TCP segmentation offload does (Intel 8254x, as
+    // QEMU's e1000 models it): one wire frame per `mss` data bytes, each
+    // with the headers, its IPv4 length, identification and checksum, its
+    // TCP sequence number, FIN/PSH only on the last, and its TCP checksum
+    // finished from the seed (which has no length in it).
+    bool transmit_segmentation(unsigned interface, const ip::FrameBytes& bytes, size_t length,
+                               const ip::TxSegmentation& s) override
+    {
+        if (refuse)
+            return false;
+        Bytes frame(length);
+        bytes.copy(0, frame.data(), length);
+        segmentations.push_back({s, frame});
+        const size_t ip_start = 14, tcp_start = ip_start + s.ip_header_length;
+        const size_t headers = tcp_start + s.tcp_header_length;
+        const uint16_t seed = get16(frame, tcp_start + 16);
+        for (size_t offset = headers, i = 0; offset < length; offset += s.mss, ++i) {
+            const size_t data = length - offset < s.mss ? length - offset : s.mss;
+            const bool last = offset + data == length;
+            Bytes out(frame.begin(), frame.begin() + static_cast<long>(headers));
+            out.insert(out.end(), frame.begin() + static_cast<long>(offset),
+                       frame.begin() + static_cast<long>(offset + data));
+            put16(out, ip_start + 2, static_cast<uint16_t>(s.ip_header_length + s.tcp_header_length + data));
+            put16(out, ip_start + 4, static_cast<uint16_t>(get16(frame, ip_start + 4) + i));
+            put16(out, ip_start + 10, 0);
+            put16(out, ip_start + 10, ref_checksum(out, ip_start, s.ip_header_length));
+            put32(out, tcp_start + 4, static_cast<uint32_t>(get32(frame, tcp_start + 4) + (offset - headers)));
+            if (!last)
+                out[tcp_start + 13] &= static_cast<uint8_t>(~(tern::net::tcp_flag::fin | tern::net::tcp_flag::psh));
+            const size_t segment = s.tcp_header_length + data;
+            put16(out, tcp_start + 16, 0);
+            put16(out, tcp_start + 16, ref_checksum(out.data() + tcp_start, segment,
+                                                    uint32_t{seed} + static_cast<uint32_t>(segment)));
+            Sent sent_frame{interface, out};
+            sent_frame.as_given = out;
+            sent.push_back(std::move(sent_frame));
+        }
+        return true;
+    }
+
     std::vector<Sent> take()
     {
         std::vector<Sent> out;
@@ -217,7 +258,12 @@ public:
         return out;
     }
 
+    struct Segmentation {
+        ip::TxSegmentation request;
+        Bytes frame; // as the stack handed it over
+    };
     std::vector<Sent> sent;
+    std::vector<Segmentation> segmentations;
     bool refuse = false;
 };
 

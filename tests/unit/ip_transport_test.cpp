@@ -153,7 +153,8 @@ protected:
 
     // The send messages of one datagram (a chain if several buffers).
     static std::vector<Message> sends(const std::vector<BufferRef>& refs, Ipv4Address to,
-                                      Ipv4Address from = Ipv4Address{}, uint32_t flags = 0, uint64_t checksum_at = 0)
+                                      Ipv4Address from = Ipv4Address{}, uint32_t flags = 0, uint64_t checksum_at = 0,
+                                      uint64_t segment_size = 0)
     {
         std::vector<Message> out;
         for (size_t i = 0; i < refs.size(); ++i) {
@@ -163,6 +164,7 @@ protected:
             m.buffer = refs[i];
             m.words[0] = to.value | uint64_t{from.value} << 32;
             m.words[1] = checksum_at;
+            m.words[2] = segment_size;
             out.push_back(m);
         }
         return out;
@@ -181,11 +183,11 @@ protected:
 
     // Sends `c` in one batch; the send_done results, in order.
     std::vector<uint64_t> send(const Chunked& c, Ipv4Address to, Ipv4Address from = Ipv4Address{},
-                               uint32_t flags = 0, uint64_t checksum_at = 0)
+                               uint32_t flags = 0, uint64_t checksum_at = 0, uint64_t segment_size = 0)
     {
         const std::vector<BufferRef> refs = lend(c);
         std::vector<uint64_t> results;
-        const std::vector<Message> answers = batch(sends(refs, to, from, flags, checksum_at));
+        const std::vector<Message> answers = batch(sends(refs, to, from, flags, checksum_at, segment_size));
         EXPECT_EQ(answers.size(), refs.size());
         for (size_t i = 0; i < answers.size(); ++i) {
             EXPECT_EQ(answers[i].type, transport::send_done);
@@ -598,6 +600,50 @@ TEST_F(TransportOffload, OnlyWhatGoesOnInOrderIsMerged)
     EXPECT_EQ(port.merged_segments(), 4u);
 }
 
+TEST_F(TransportOffload, PureAcksThatAcknowledgeMoreReplaceTheOneBefore)
+{
+    Segment s; // no data: pure ACKs
+    std::vector<unsigned> expected;
+    auto next = [&](bool replaces) {
+        feed_segment(s);
+        if (replaces)
+            ++expected.back();
+        else
+            expected.push_back(1);
+    };
+    next(false);
+    for (int i = 0; i < 5; ++i) {
+        s.acknowledgment += 1460;
+        s.window = static_cast<uint16_t>(600 + i);
+        next(true);
+    }
+    next(false); // a duplicate ACK: it signals loss, it stays
+    s.window += 1;
+    next(false); // a window update alone stays too
+    s.acknowledgment += 1460;
+    s.bad_checksum = true;
+    next(false); // left to tcp
+    s.bad_checksum = false;
+    s.acknowledgment += 1460;
+    next(false);
+    s.source_port += 1; // another connection
+    s.acknowledgment += 1460;
+    next(false);
+    s.data = pattern(10); // data is never merged into an ACK
+    s.acknowledgment += 1460;
+    next(false);
+
+    const auto got = deliveries();
+    std::vector<unsigned> segments;
+    for (const auto& d : got)
+        segments.push_back(d.segments);
+    EXPECT_EQ(segments, expected);
+    ASSERT_EQ(got.size(), 7u);
+    EXPECT_EQ(get32(got[0].bytes, 8), 5000u + 5 * 1460) << "the last acknowledgment";
+    EXPECT_EQ(get16(got[0].bytes, 14), 604u) << "and its window";
+    EXPECT_EQ(port.merged_acks(), 5u);
+}
+
 TEST_F(TransportOffload, AMergeStaysWithinSixteenBitLengths)
 {
     Segment s;
@@ -941,6 +987,139 @@ TEST_F(TransportChecksum, BadOffsetsAreRefused)
     const auto sent = nic.take();
     ASSERT_EQ(sent.size(), 1u);
     EXPECT_EQ(pseudo_check(our_ip, peer_ip, udp_protocol, sent[0].ip_payload()), 0);
+}
+
+// --- Segmentation offload: a large TCP segment goes to the NIC whole.
+
+class TransportSegmentation : public TransportTest {
+protected:
+    void SetUp() override
+    {
+        TransportTest::SetUp();
+        port.close();
+        open(tcp_protocol);
+        stack->set_tcp_segmentation(0, true);
+    }
+
+    // A segment from us to the peer with `data`, in 2 KiB buffers.
+    static Chunked segment(const Bytes& data, uint8_t flags)
+    {
+        Segment s;
+        s.flags = flags;
+        s.data = data;
+        Chunked c{s.bytes(), {}};
+        for (size_t at = 0; at < c.payload.size(); at += 2048)
+            c.sizes.push_back(c.payload.size() - at < 2048 ? c.payload.size() - at : 2048);
+        return c;
+    }
+
+    // The data of wire frames, checked one by one: right IPv4 and TCP
+    // checksums, sequence numbers in order, PSH only on the last.
+    static Bytes check_frames(const std::vector<Sent>& frames, size_t mss)
+    {
+        Bytes data;
+        for (size_t i = 0; i < frames.size(); ++i) {
+            const Bytes d = frames[i].ip();
+            EXPECT_EQ(ref_checksum(d, 0, 20), 0u) << i;
+            const Bytes tcp = frames[i].ip_payload();
+            EXPECT_EQ(pseudo_check(our_ip, peer_ip, tcp_protocol, tcp), 0) << i;
+            EXPECT_EQ(get32(tcp, 4), 1000u + data.size()) << i;
+            const bool last = i + 1 == frames.size();
+            EXPECT_EQ((tcp[13] & tern::net::tcp_flag::psh) != 0, last) << i;
+            if (!last)
+                EXPECT_EQ(tcp.size() - 20, mss) << i;
+            data.insert(data.end(), tcp.begin() + 20, tcp.end());
+        }
+        return data;
+    }
+};
+
+TEST_F(TransportSegmentation, AnnouncedToTheTransport)
+{
+    const std::vector<Message> got = up.take();
+    port.close();
+    open(tcp_protocol); // announces afresh
+    (void)got;
+    stack->set_tcp_segmentation(0, false);
+    EXPECT_TRUE(port.announce(*stack)) << "a change transports hear of";
+    port_upper.flush();
+    const std::vector<Message> off = up.take();
+    ASSERT_EQ(off.size(), 1u);
+    EXPECT_EQ(off[0].words[3] & transport::address_segmentation, 0u);
+    stack->set_tcp_segmentation(0, true);
+    EXPECT_TRUE(port.announce(*stack));
+    port_upper.flush();
+    const std::vector<Message> on = up.take();
+    ASSERT_EQ(on.size(), 1u);
+    EXPECT_NE(on[0].words[3] & transport::address_segmentation, 0u);
+}
+
+TEST_F(TransportSegmentation, LargeSegmentsGoToTheNicWholeAndComeOutCut)
+{
+    using namespace tern::net::tcp_flag;
+    const Bytes data = pattern(20000, 4);
+    const uint64_t packets = stack->interface(0)->counters.tx_packets;
+    EXPECT_EQ(send(segment(data, ack | psh), peer_ip, {}, transport::flags::fill_checksum, 16, 1460),
+              std::vector<uint64_t>(10, ok));
+    ASSERT_EQ(nic.segmentations.size(), 1u);
+    const auto& request = nic.segmentations[0];
+    EXPECT_EQ(request.request.mss, 1460u);
+    EXPECT_EQ(request.request.ip_header_length, 20u);
+    EXPECT_EQ(request.request.tcp_header_length, 20u);
+    EXPECT_EQ(request.frame.size(), 14u + 20 + 20 + data.size());
+    EXPECT_EQ(get16(request.frame, 24), 0u) << "the IPv4 checksum is the NIC's to fill in";
+    const std::vector<Sent> frames = nic.take();
+    EXPECT_EQ(frames.size(), 14u); // 13 x 1460 + 1020
+    EXPECT_EQ(check_frames(frames, 1460), data);
+    EXPECT_EQ(stack->interface(0)->counters.tx_packets - packets, 14u);
+
+    // The connection's MSS when it is smaller than the MTU allows.
+    EXPECT_EQ(send(segment(data, ack | psh), peer_ip, {}, transport::flags::fill_checksum, 16, 536),
+              std::vector<uint64_t>(10, ok));
+    EXPECT_EQ(check_frames(nic.take(), 536), data);
+    EXPECT_EQ(nic.segmentations[1].request.mss, 536u);
+}
+
+// Where the NIC cannot cut the segment, it still arrives: as IP fragments.
+TEST_F(TransportSegmentation, OtherwiseFragmented)
+{
+    using namespace tern::net::tcp_flag;
+    const Chunked c = segment(pattern(5000, 2), ack);
+    for (int variant = 0; variant < 3; ++variant) {
+        nic.take();
+        if (variant == 1)
+            stack->set_tcp_segmentation(0, false);
+        Ipv4Address to = peer_ip;
+        if (variant == 2) { // the next hop is not resolved yet
+            stack->set_tcp_segmentation(0, true);
+            to = ip4(10, 0, 2, 77);
+        }
+        const uint64_t segment_size = variant == 0 ? 0 : 1460; // 0: the transport did not ask
+        EXPECT_EQ(send(c, to, {}, transport::flags::fill_checksum, 16, segment_size), std::vector<uint64_t>(3, ok))
+            << variant;
+        if (variant == 2) {
+            ASSERT_EQ(nic.take().size(), 1u); // the ARP request
+            const MacAddress mac{{0x52, 0x55, 0x0a, 0x00, 0x02, 0x4d}};
+            feed(ethernet(our_mac, mac, 0x0806, arp(2, mac, to, our_mac, our_ip)));
+        }
+        const std::vector<Sent> frames = nic.take();
+        EXPECT_EQ(frames.size(), 4u) << variant; // 5040 bytes in 1480-byte fragments
+        Bytes whole = reassemble(frames);
+        EXPECT_EQ(pseudo_check(our_ip, to, tcp_protocol, whole), 0) << variant;
+        whole[16] = c.payload[16]; // ip filled in the checksum
+        whole[17] = c.payload[17];
+        EXPECT_EQ(whole, c.payload) << variant;
+    }
+    EXPECT_TRUE(nic.segmentations.empty());
+}
+
+// A send that names a segment size above 16 bits is refused.
+TEST_F(TransportSegmentation, ImpossibleSegmentSizesAreRefused)
+{
+    EXPECT_EQ(send(segment(pattern(3000), tern::net::tcp_flag::ack), peer_ip, {}, transport::flags::fill_checksum, 16,
+                   0x10000),
+              std::vector<uint64_t>(2, refused));
+    EXPECT_TRUE(nic.take().empty());
 }
 
 using TransportSource = TransportTest;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "channel/link.hpp"
+#include "net/tcp.hpp"
 #include "channel/message.hpp"
 #include "channel/pool.hpp"
 #include "channel/ring.hpp"
@@ -142,14 +143,19 @@ public:
         d.server.m_peer_pool = &m_pool.view;
         d.peer.m_peer_pool = &engine_pool;
         engine.ip_connected(&d.server);
-        Message a{};
-        a.type = tern::ip_transport::address;
-        a.words[0] = 0;
-        a.words[1] = m_address[side] | uint64_t{24} << 32;
-        a.words[2] = 1500;
-        a.words[3] = tern::ip_transport::address_link_up | tern::ip_transport::address_default_route;
-        post(d.peer, a);
+        announce(side);
     }
+
+    // Segmentation offload from now on (announced to both engines): a TCP
+    // send with a segment size (send words[2]) is cut into segments of that
+    // size as a NIC with TSO does, each delivered on its own.
+    void set_segmentation(bool on)
+    {
+        m_segmentation = on;
+        announce(0);
+        announce(1);
+    }
+    uint64_t large_sends = 0; // sends that were cut
 
     // Moves everything waiting; true if anything moved.
     bool step()
@@ -211,6 +217,42 @@ private:
         const uint32_t source = static_cast<uint32_t>(m.words[0] >> 32) != 0 ? static_cast<uint32_t>(m.words[0] >> 32)
                                                                               : m_address[side];
         EXPECT_EQ(source, m_address[side]);
+        if (m.words[2] != 0 && m_protocol == 6 && datagram.size() > 20 + (datagram[12] >> 4) * 4u + m.words[2]) {
+            EXPECT_TRUE(m_segmentation) << "a large segment on an interface without segmentation offload";
+            ++large_sends;
+            for (auto& segment : cut(datagram, m.words[2]))
+                pass_on(side, source, destination, segment, m);
+            return;
+        }
+        pass_on(side, source, destination, datagram, m);
+    }
+
+    // What a NIC with TSO makes of a large segment: one per `mss` data bytes,
+    // each with the header (its sequence number moved on, FIN and PSH only
+    // on the last).
+    static std::vector<std::vector<uint8_t>> cut(const std::vector<uint8_t>& datagram, uint64_t mss)
+    {
+        const size_t header = (datagram[12] >> 4) * 4u;
+        const uint32_t sequence = uint32_t{datagram[4]} << 24 | uint32_t{datagram[5]} << 16 |
+                                  uint32_t{datagram[6]} << 8 | datagram[7];
+        std::vector<std::vector<uint8_t>> out;
+        for (size_t offset = header; offset < datagram.size(); offset += mss) {
+            const size_t data = datagram.size() - offset < mss ? datagram.size() - offset : mss;
+            std::vector<uint8_t> s(datagram.begin(), datagram.begin() + static_cast<long>(header));
+            s.insert(s.end(), datagram.begin() + static_cast<long>(offset),
+                     datagram.begin() + static_cast<long>(offset + data));
+            const uint32_t seq = sequence + static_cast<uint32_t>(offset - header);
+            for (int i = 0; i < 4; ++i)
+                s[4 + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
+            if (offset + data != datagram.size())
+                s[13] &= static_cast<uint8_t>(~(tern::net::tcp_flag::fin | tern::net::tcp_flag::psh));
+            out.push_back(std::move(s));
+        }
+        return out;
+    }
+
+    void pass_on(unsigned side, uint32_t source, uint32_t destination, std::vector<uint8_t>& datagram, const Message& m)
+    {
         if ((m.flags & tern::ip_transport::flags::fill_checksum) != 0)
             fill_checksum(source, destination, datagram, m.words[1]);
         last_from[side] = datagram;
@@ -221,6 +263,18 @@ private:
         }
         if (destination == m_address[1 - side])
             deliver(1 - side, datagram);
+    }
+
+    void announce(unsigned side)
+    {
+        Message a{};
+        a.type = tern::ip_transport::address;
+        a.words[0] = 0;
+        a.words[1] = m_address[side] | uint64_t{24} << 32;
+        a.words[2] = 1500;
+        a.words[3] = tern::ip_transport::address_link_up | tern::ip_transport::address_default_route |
+                     (m_segmentation ? tern::ip_transport::address_segmentation : 0);
+        post(m_links[side].peer, a);
     }
 
     void fill_checksum(uint32_t source, uint32_t destination, std::vector<uint8_t>& d, size_t offset)
@@ -268,6 +322,7 @@ private:
     std::vector<uint8_t> m_gather[2];
     uint64_t m_datagrams = 0;
     uint64_t m_dropped = 0;
+    bool m_segmentation = false;
 };
 
 // An application on a socket channel, speaking the protocol by hand: the
