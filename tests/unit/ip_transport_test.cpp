@@ -473,6 +473,18 @@ protected:
         feed(ip_frame(f, segment.bytes()));
     }
 
+    // Feeds `segment`, expecting it to join the delivery before it or to
+    // start one (`expected`: segments per delivery, as deliveries() will say).
+    void feed_expecting(const Segment& segment, bool joins)
+    {
+        feed_segment(segment);
+        if (joins)
+            ++expected.back();
+        else
+            expected.push_back(1);
+    }
+    std::vector<unsigned> expected;
+
     // What went up after the batch: per delivery, its segment count, its
     // checksum flag and its bytes (TCP header and data); buffers given back.
     struct Delivered {
@@ -542,15 +554,9 @@ TEST_F(TransportOffload, OnlyWhatGoesOnInOrderIsMerged)
     using namespace tern::net::tcp_flag;
     Segment s;
     s.data = pattern(100);
-    std::vector<unsigned> expected;
-    // Feeds `s`, expecting it to join the delivery before it or not, and
-    // moves on in sequence.
+    // Feeds `s` and moves on in sequence.
     auto next = [&](bool joins) {
-        feed_segment(s);
-        if (joins)
-            ++expected.back();
-        else
-            expected.push_back(1);
+        feed_expecting(s, joins);
         s.sequence += static_cast<uint32_t>(s.data.size());
     };
     next(false);
@@ -603,14 +609,7 @@ TEST_F(TransportOffload, OnlyWhatGoesOnInOrderIsMerged)
 TEST_F(TransportOffload, PureAcksThatAcknowledgeMoreReplaceTheOneBefore)
 {
     Segment s; // no data: pure ACKs
-    std::vector<unsigned> expected;
-    auto next = [&](bool replaces) {
-        feed_segment(s);
-        if (replaces)
-            ++expected.back();
-        else
-            expected.push_back(1);
-    };
+    auto next = [&](bool replaces) { feed_expecting(s, replaces); };
     next(false);
     for (int i = 0; i < 5; ++i) {
         s.acknowledgment += 1460;
