@@ -76,7 +76,8 @@ struct Engine::Socket {
     uint32_t window_withheld = 0; // window bytes kept back to honour receive_buffer
     uint64_t segments_in = 0;
     uint64_t segments_out = 0;
-    uint16_t wire_mss = 0; // the negotiated MSS while lwIP's is raised (use_segmentation); 0: not raised
+    uint16_t wire_mss = 0;  // the negotiated MSS while lwIP's is raised (use_segmentation); 0: not raised
+    uint16_t large_mss = 0; // the raised one
     Socket* next_marked = nullptr;
 };
 
@@ -101,6 +102,7 @@ struct Engine::Impl {
     Socket* marked = nullptr;
     uint32_t generation = 0;
     uint32_t next_accepted[max_clients]; // per client: where the search for a free id starts
+    uint32_t segmenting = 0;             // sockets that ever had their MSS raised
 };
 
 namespace {
@@ -192,6 +194,31 @@ void Engine::forget_ip()
     }
 }
 
+// lwIP moves the receive window it announces in steps of
+// min(TCP_WND / 2, pcb->mss) (tcp_update_rcv_ann_wnd): with the raised MSS a
+// receiver would open its window 64 KiB at a time, which stalls senders that
+// wait for it (QEMU's user-mode networking fell to 7 Mb/s). So whatever
+// receives (tcp_input, tcp_recved) sees the wire MSS; sending, timers and
+// retransmissions see the raised one.
+class Engine::WireMss {
+public:
+    explicit WireMss(Socket* s) : m_socket(s != nullptr && s->pcb != nullptr && s->wire_mss != 0 ? s : nullptr)
+    {
+        if (m_socket != nullptr)
+            m_socket->pcb->mss = m_socket->wire_mss;
+    }
+    ~WireMss()
+    {
+        if (m_socket != nullptr && m_socket->pcb != nullptr) // lwIP may have freed it meanwhile
+            m_socket->pcb->mss = m_socket->large_mss;
+    }
+    WireMss(const WireMss&) = delete;
+    WireMss& operator=(const WireMss&) = delete;
+
+private:
+    Socket* m_socket;
+};
+
 // A segment from ip: checked, then to lwIP over ip's own buffer.
 void Engine::ip_datagram(const Message& first, pbuf* p)
 {
@@ -222,6 +249,10 @@ void Engine::ip_datagram(const Message& first, pbuf* p)
         count(Counter::segments_merged, segments - 1);
     if ((header.flags & (tern::net::tcp_flag::syn | tern::net::tcp_flag::ack)) == tern::net::tcp_flag::syn)
         reap_half_open(header.destination_port);
+    Socket* receiver = nullptr;
+    if (m_impl->segmenting != 0 && (header.flags & tern::net::tcp_flag::syn) == 0)
+        receiver = socket_of(destination.value, source.value, header.destination_port, header.source_port);
+    const WireMss wire(receiver);
     m_layer.input(p, source.value, destination.value, static_cast<unsigned>(first.words[1] & 0xFF),
                   tern::net::ip_protocol::tcp);
 }
@@ -338,7 +369,9 @@ void Engine::use_segmentation(Socket& s)
     // The segment and its header must fit an IPv4 datagram and our chains.
     constexpr uint32_t largest = tern::net::ipv4_max_payload - tern::net::tcp_max_header_size;
     s.wire_mss = pcb->mss;
-    pcb->mss = static_cast<u16_t>(largest / pcb->mss * pcb->mss);
+    s.large_mss = static_cast<uint16_t>(largest / pcb->mss * pcb->mss);
+    pcb->mss = s.large_mss;
+    ++m_impl->segmenting;
     // lwIP sends whole segments only, within the congestion window it set
     // from the small MSS: two large ones must fit, as its own initial window
     // would for this MSS.
@@ -351,17 +384,20 @@ void Engine::use_segmentation(Socket& s)
 // ports, our view), or 0 if it has none (ip then fragments it).
 uint16_t Engine::wire_mss(uint32_t source, uint32_t destination, const uint8_t* header) const
 {
-    const uint16_t local_port = tern::net::load_be16(header);
-    const uint16_t remote_port = tern::net::load_be16(header + 2);
-    for (tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next) {
-        if (pcb->local_port == local_port && pcb->remote_port == remote_port &&
-            from_lwip(pcb->local_ip) == source && from_lwip(pcb->remote_ip) == destination) {
-            const auto* s = static_cast<const Socket*>(pcb->callback_arg);
-            return s != nullptr ? s->wire_mss : 0;
-        }
-    }
-    return 0;
+    const Socket* s = socket_of(source, destination, tern::net::load_be16(header), tern::net::load_be16(header + 2));
+    return s != nullptr ? s->wire_mss : 0;
 }
+
+Engine::Socket* Engine::socket_of(uint32_t local, uint32_t remote, uint16_t local_port, uint16_t remote_port) const
+{
+    for (tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next) {
+        if (pcb->local_port == local_port && pcb->remote_port == remote_port && from_lwip(pcb->local_ip) == local &&
+            from_lwip(pcb->remote_ip) == remote)
+            return static_cast<Socket*>(pcb->callback_arg);
+    }
+    return nullptr;
+}
+
 
 // A segment in our buffer `ref` goes to ip (room was checked).
 void Engine::emit_segment(const BufferRef& ref, uint32_t source, uint32_t destination)
@@ -817,6 +853,7 @@ void Engine::bytes_consumed(uint16_t socket, uint32_t generation, uint32_t lengt
 // tcp_recved() takes 16 bits at a time.
 void Engine::open_window(Socket* s, uint32_t bytes)
 {
+    const WireMss wire(s);
     for (uint32_t left = bytes; left != 0;) {
         const uint16_t chunk = static_cast<uint16_t>(left < 0xFFFF ? left : 0xFFFF);
         tcp_recved(s->pcb, chunk);

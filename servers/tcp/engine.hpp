@@ -109,7 +109,9 @@ private:
     void count_bad_request() override { count(Counter::bad_request); }
 
     void count(Counter c, uint64_t n = 1) { m_counters[static_cast<unsigned>(c)] += n; }
+    class WireMss;
     void use_segmentation(Socket& s);
+    Socket* socket_of(uint32_t local, uint32_t remote, uint16_t local_port, uint16_t remote_port) const;
     uint16_t wire_mss(uint32_t source, uint32_t destination, const uint8_t* header) const;
 
     // clients

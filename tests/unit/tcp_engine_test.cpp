@@ -182,6 +182,45 @@ TEST_F(TcpEngine, LargeSegmentsWithSegmentationOffload)
     close(app_b, 1);
 }
 
+// A receiver on such an interface still opens its window a few KiB at a
+// time as its application reads: lwIP steps the window it announces by its
+// MSS, and the raised one would make that 64 KiB (senders then stall).
+TEST_F(TcpEngine, WithSegmentationOffloadAReaderOpensTheWindowInSmallSteps)
+{
+    ip.set_segmentation(true);
+    while (step()) {
+    }
+    const uint32_t server = connect_pair();
+    app_b.hold = true; // B's application reads nothing for now: the window closes
+    const auto data = random_bytes(400 << 10, 24);
+    size_t sent = 0;
+    run_until([&] {
+        while (sent < data.size() && app_a.send(1, data.data() + sent, 2048))
+            sent += 2048;
+        return false;
+    }, 2000);
+    ASSERT_LT(app_b.received[server].size(), data.size()) << "the window never closed";
+    const std::vector<uint8_t> before = ip.last_from[1];
+    ASSERT_FALSE(before.empty());
+    // The application reads 8 KiB: more than lwIP's update threshold, far less than 64 KiB.
+    for (size_t i = 0; i < 4; ++i)
+        app_b.give_back(app_b.data_messages[i]);
+    run_for(5); // less than lwIP's delayed-ACK timer would need
+    const std::vector<uint8_t>& after = ip.last_from[1];
+    ASSERT_GE(after.size(), 16u);
+    EXPECT_NE(after, before) << "no window update after the application read 8 KiB";
+    EXPECT_GT(uint32_t{after[14]} << 8 | after[15], uint32_t{before[14]} << 8 | before[15]);
+    app_b.hold = false;
+    for (size_t i = 4; i < app_b.data_messages.size(); ++i)
+        app_b.give_back(app_b.data_messages[i]);
+    send_all(app_a, 1, std::vector<uint8_t>(data.begin() + static_cast<long>(sent), data.end()), 2048,
+             [&] { return app_b.received[server].size() == data.size(); });
+    EXPECT_TRUE(app_b.received[server] == data);
+    close(app_a, 1);
+    close(app_b, server);
+    close(app_b, 1);
+}
+
 // ip delivers a segment in several buffers when it reassembled it from
 // fragments: the checksum is summed over the chain, lwIP gets the chain.
 TEST_F(TcpEngine, SegmentsInSeveralBuffersArriveIntact)
