@@ -776,8 +776,14 @@ IpStack::Segmented IpStack::emit_segmentation(unsigned index, Ipv4Address source
     if (mac == nullptr || tcp_header < tern::net::tcp_header_size || tcp_header >= total)
         return Segmented::not_possible;
     // The NIC cuts at the connection's MSS, or smaller if our MTU says so.
+    // A tiny one would have it make a frame of every few bytes (a transport
+    // server could ask for 64k frames at once): below Linux's floor (88
+    // bytes) the segment goes as IP fragments instead.
+    constexpr size_t smallest_mss = 88;
     const size_t mtu_mss = n.mtu - ipv4_min_header - tcp_header;
     const size_t mss = payload.segment_size < mtu_mss ? payload.segment_size : mtu_mss;
+    if (mss < smallest_mss)
+        return Segmented::not_possible;
     // The seed the NIC finishes per frame: addresses and protocol, no length.
     Payload seeded = payload;
     seeded.field = static_cast<uint16_t>(~checksum_finish(pseudo_header_sum(source, destination, ip_protocol::tcp, 0)));

@@ -1112,13 +1112,19 @@ TEST_F(TransportSegmentation, OtherwiseFragmented)
     EXPECT_TRUE(nic.segmentations.empty());
 }
 
-// A send that names a segment size above 16 bits is refused.
-TEST_F(TransportSegmentation, ImpossibleSegmentSizesAreRefused)
+// A send that names a segment size above 16 bits is refused; one so small
+// that the NIC would make a frame of every few bytes goes as IP fragments.
+TEST_F(TransportSegmentation, ImpossibleSegmentSizesAreRefusedTinyOnesFragmented)
 {
     EXPECT_EQ(send(segment(pattern(3000), tern::net::tcp_flag::ack), peer_ip, {}, transport::flags::fill_checksum, 16,
                    0x10000),
               std::vector<uint64_t>(2, refused));
     EXPECT_TRUE(nic.take().empty());
+    EXPECT_EQ(send(segment(pattern(3000), tern::net::tcp_flag::ack), peer_ip, {}, transport::flags::fill_checksum, 16,
+                   10),
+              std::vector<uint64_t>(2, ok));
+    EXPECT_EQ(nic.take().size(), 3u); // 3,020 bytes in 1,480-byte fragments
+    EXPECT_TRUE(nic.segmentations.empty());
 }
 
 using TransportSource = TransportTest;
