@@ -1025,8 +1025,9 @@ protected:
             EXPECT_EQ(get32(tcp, 4), 1000u + data.size()) << i;
             const bool last = i + 1 == frames.size();
             EXPECT_EQ((tcp[13] & tern::net::tcp_flag::psh) != 0, last) << i;
-            if (!last)
+            if (!last) {
                 EXPECT_EQ(tcp.size() - 20, mss) << i;
+            }
             data.insert(data.end(), tcp.begin() + 20, tcp.end());
         }
         return data;
