@@ -485,6 +485,15 @@ protected:
     }
     std::vector<unsigned> expected;
 
+    template <typename Deliveries>
+    static std::vector<unsigned> segment_counts(const Deliveries& got)
+    {
+        std::vector<unsigned> counts;
+        for (const auto& d : got)
+            counts.push_back(d.segments);
+        return counts;
+    }
+
     // What went up after the batch: per delivery, its segment count, its
     // checksum flag and its bytes (TCP header and data); buffers given back.
     struct Delivered {
@@ -596,10 +605,7 @@ TEST_F(TransportOffload, OnlyWhatGoesOnInOrderIsMerged)
     next(false);
 
     const auto got = deliveries();
-    std::vector<unsigned> segments;
-    for (const auto& d : got)
-        segments.push_back(d.segments);
-    EXPECT_EQ(segments, expected);
+    EXPECT_EQ(segment_counts(got), expected);
     ASSERT_EQ(got.size(), 15u);
     for (size_t i = 0; i < got.size(); ++i)
         EXPECT_EQ(got[i].verified, i != 6) << "only the one with the bad checksum is left to tcp: " << i;
@@ -633,10 +639,7 @@ TEST_F(TransportOffload, PureAcksThatAcknowledgeMoreReplaceTheOneBefore)
     next(false);
 
     const auto got = deliveries();
-    std::vector<unsigned> segments;
-    for (const auto& d : got)
-        segments.push_back(d.segments);
-    EXPECT_EQ(segments, expected);
+    EXPECT_EQ(segment_counts(got), expected);
     ASSERT_EQ(got.size(), 7u);
     EXPECT_EQ(get32(got[0].bytes, 8), 5000u + 5 * 1460) << "the last acknowledgment";
     EXPECT_EQ(get16(got[0].bytes, 14), 604u) << "and its window";
