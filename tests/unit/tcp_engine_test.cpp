@@ -98,6 +98,23 @@ protected:
         EXPECT_TRUE(run_until([&] { return app.take(sp::closed, id); }));
     }
 
+    // Closes what connect_pair() opened: both ends and B's listener.
+    void close_pair(uint32_t server)
+    {
+        close(app_a, 1);
+        close(app_b, server);
+        close(app_b, 1);
+    }
+
+    // The in-memory ip offers segmentation offload from now on, and both
+    // engines have heard of it.
+    void segmentation_on()
+    {
+        ip.set_segmentation(true);
+        while (step()) {
+        }
+    }
+
     static std::vector<uint8_t> random_bytes(size_t n, uint32_t seed)
     {
         std::mt19937 rng(seed);
@@ -155,9 +172,7 @@ TEST_F(TcpEngine, BulkTransferArrivesIntactInBothDirections)
     EXPECT_LT(app_b.data_messages.size(), one.size() / 1460);
     // ACKs of a batch leave as one.
     EXPECT_GT(b->counter("acks_merged"), 0u);
-    close(app_a, 1);
-    close(app_b, server);
-    close(app_b, 1);
+    close_pair(server);
 }
 
 // With segmentation offload announced, lwIP builds segments of up to 64 KiB
@@ -165,9 +180,7 @@ TEST_F(TcpEngine, BulkTransferArrivesIntactInBothDirections)
 // and far fewer segments leave the engine.
 TEST_F(TcpEngine, LargeSegmentsWithSegmentationOffload)
 {
-    ip.set_segmentation(true);
-    while (step()) {
-    }
+    segmentation_on();
     const uint32_t server = connect_pair();
     const auto data = random_bytes(2 << 20, 23);
     send_all(app_a, 1, data, 2048, [&] { return app_b.received[server].size() == data.size(); });
@@ -177,9 +190,7 @@ TEST_F(TcpEngine, LargeSegmentsWithSegmentationOffload)
     // The wire saw MSS-sized segments: about one per 1460 bytes.
     EXPECT_GE(a->counter("segments_sent"), data.size() / 1460);
     EXPECT_EQ(b->counter("bad_checksum"), 0u);
-    close(app_a, 1);
-    close(app_b, server);
-    close(app_b, 1);
+    close_pair(server);
 }
 
 // A receiver on such an interface still opens its window a few KiB at a
@@ -187,9 +198,7 @@ TEST_F(TcpEngine, LargeSegmentsWithSegmentationOffload)
 // MSS, and the raised one would make that 64 KiB (senders then stall).
 TEST_F(TcpEngine, WithSegmentationOffloadAReaderOpensTheWindowInSmallSteps)
 {
-    ip.set_segmentation(true);
-    while (step()) {
-    }
+    segmentation_on();
     const uint32_t server = connect_pair();
     app_b.hold = true; // B's application reads nothing for now: the window closes
     const auto data = random_bytes(400 << 10, 24);
@@ -216,9 +225,7 @@ TEST_F(TcpEngine, WithSegmentationOffloadAReaderOpensTheWindowInSmallSteps)
     send_all(app_a, 1, std::vector<uint8_t>(data.begin() + static_cast<long>(sent), data.end()), 2048,
              [&] { return app_b.received[server].size() == data.size(); });
     EXPECT_TRUE(app_b.received[server] == data);
-    close(app_a, 1);
-    close(app_b, server);
-    close(app_b, 1);
+    close_pair(server);
 }
 
 // ip delivers a segment in several buffers when it reassembled it from
@@ -233,9 +240,7 @@ TEST_F(TcpEngine, SegmentsInSeveralBuffersArriveIntact)
     EXPECT_EQ(b->counter("bad_checksum"), 0u);
     EXPECT_EQ(b->counter("bad_length"), 0u);
     ip.piece = 0;
-    close(app_a, 1);
-    close(app_b, server);
-    close(app_b, 1);
+    close_pair(server);
 }
 
 TEST_F(TcpEngine, TheEndOfTheStreamComesAfterItsLastBytes)
@@ -276,9 +281,7 @@ TEST_F(TcpEngine, LossIsRepairedByRetransmission)
     EXPECT_TRUE(app_b.received[server] == data);
     EXPECT_GT(ip.dropped(), 50u);
     ip.drop_if = nullptr;
-    close(app_a, 1);
-    close(app_b, server);
-    close(app_b, 1);
+    close_pair(server);
 }
 
 TEST_F(TcpEngine, SlowReaderClosesTheWindowWithoutLosingBytes)
@@ -302,9 +305,7 @@ TEST_F(TcpEngine, SlowReaderClosesTheWindowWithoutLosingBytes)
     send_all(app_a, 1, std::vector<uint8_t>(data.begin() + static_cast<long>(sent), data.end()), 2048,
              [&] { return app_b.received[server].size() == data.size(); });
     EXPECT_TRUE(app_b.received[server] == data);
-    close(app_a, 1);
-    close(app_b, server);
-    close(app_b, 1);
+    close_pair(server);
 }
 
 TEST_F(TcpEngine, ASmallReceiveBufferNarrowsTheWindow)
@@ -334,9 +335,7 @@ TEST_F(TcpEngine, ASmallReceiveBufferNarrowsTheWindow)
              [&] { return app_b.received[server].size() == first.size() + second.size(); });
     EXPECT_TRUE(std::equal(second.begin(), second.end(), app_b.received[server].begin() + static_cast<long>(before)));
     EXPECT_EQ(b->counter("bad_request"), 0u);
-    close(app_a, 1);
-    close(app_b, server);
-    close(app_b, 1);
+    close_pair(server);
 }
 
 TEST_F(TcpEngine, ConnectingToAClosedPortIsRefused)
@@ -388,9 +387,7 @@ TEST_F(TcpEngine, BadChecksumsAndMalformedOptionsAreCountedAndDropped)
     EXPECT_EQ(b->counter("bad_checksum"), 1u);
     EXPECT_EQ(b->counter("bad_options"), 1u);
     EXPECT_EQ(b->counter("bad_length"), 1u);
-    close(app_a, 1);
-    close(app_b, server);
-    close(app_b, 1);
+    close_pair(server);
 }
 
 TEST_F(TcpEngine, ASynFloodDoesNotKeepARealConnectionOut)
@@ -420,9 +417,7 @@ TEST_F(TcpEngine, ASynFloodDoesNotKeepARealConnectionOut)
     ASSERT_TRUE(run_until([&] { return app_b.take(sp::accepted, 1, &m); }));
     app_b.request(sp::accept_taken, 1);
     const uint32_t server = static_cast<uint32_t>(m.words[1]);
-    close(app_a, 1);
-    close(app_b, server);
-    close(app_b, 1);
+    close_pair(server);
 }
 
 TEST_F(TcpEngine, AnApplicationThatEndsLetsItsConnectionsFinish)
