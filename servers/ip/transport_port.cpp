@@ -73,6 +73,12 @@ constexpr uint8_t mergeable_flags = tcp_flag::ack | tcp_flag::psh;
 constexpr size_t max_merged = 0xFFFF - ipv4_min_header;
 constexpr uint64_t segments_mask = uint64_t{0xFF} << transport::deliver_segments_shift;
 
+// deliver words[0]: the datagram's addresses.
+uint64_t address_word(const Ipv4Header& header)
+{
+    return header.source.value | uint64_t{header.destination.value} << 32;
+}
+
 ChecksumSum pseudo_header(const Ipv4Header& header, size_t length)
 {
     return tern::net::pseudo_header_sum(header.source, header.destination, header.protocol,
@@ -115,15 +121,21 @@ bool TransportPort::deliver(unsigned interface, const Ipv4Header& header, bool t
                         (header.protocol == tern::net::ip_protocol::udp && length >= tern::net::udp_header_size &&
                          tern::net::load_be16(payload + 6) != 0);
     const bool verified = summed && tern::net::checksum_finish(sum + pseudo_header(header, length)) == 0;
-    const uint64_t words0 = header.source.value | uint64_t{header.destination.value} << 32;
+    const uint64_t words0 = address_word(header);
     const uint64_t words1 = interface | uint64_t{header.ttl} << 8 | (to_broadcast ? transport::deliver_broadcast : 0) |
                             (verified ? transport::deliver_checksum_verified : 0) |
                             (tcp ? uint64_t{1} << transport::deliver_segments_shift : 0);
     for (uint32_t i = 0; i < count; ++i)
         write_deliver(m_pending + i, m_unlent[first + i], i + 1 < count, words0, words1, length);
-    if (tcp && verified && !to_broadcast) {
-        open_merge(m_pending, count, copy, payload, length, words0, words1);
-        open_ack_merge(m_pending, payload, length, words0, words1);
+    // A verified segment with nothing but ACK may have later ones join it
+    // (data) or take its place (a pure ACK).
+    TcpHeader segment;
+    if (tcp && verified && !to_broadcast && TcpHeader::parse(payload, length, segment) &&
+        segment.flags == tcp_flag::ack) {
+        if (length == segment.header_length)
+            open_ack_merge(m_pending, payload, segment.header_length, words0, words1);
+        else
+            open_merge(m_pending, count, copy, payload, length, segment, words0, words1);
     }
     m_pending += count;
     return true;
@@ -140,14 +152,11 @@ uint32_t TransportPort::take_pending()
     return pending;
 }
 
-// A verified TCP segment just delivered on its own: later ones may join it
-// if it carries data and nothing but ACK.
+// A TCP segment with data just delivered on its own (`tcp` its header):
+// later ones may join it.
 void TransportPort::open_merge(uint32_t first_slot, uint32_t count, const Ipv4Header& ip, const uint8_t* payload,
-                               size_t length, uint64_t words0, uint64_t words1)
+                               size_t length, const TcpHeader& tcp, uint64_t words0, uint64_t words1)
 {
-    TcpHeader tcp;
-    if (!TcpHeader::parse(payload, length, tcp) || tcp.flags != tcp_flag::ack || length == tcp.header_length)
-        return;
     Merge& g = m_merge;
     g.open = true;
     g.push = false;
@@ -164,22 +173,19 @@ void TransportPort::open_merge(uint32_t first_slot, uint32_t count, const Ipv4He
     g.words1 = words1;
 }
 
-// A verified pure ACK just delivered on its own: a later one of the
-// connection may take its place.
-void TransportPort::open_ack_merge(uint32_t slot, const uint8_t* payload, size_t length, uint64_t words0,
+// A pure ACK just delivered on its own (`header_length` bytes, all header):
+// a later one of the connection may take its place.
+void TransportPort::open_ack_merge(uint32_t slot, const uint8_t* payload, uint8_t header_length, uint64_t words0,
                                    uint64_t words1)
 {
-    TcpHeader tcp;
-    if (!TcpHeader::parse(payload, length, tcp) || tcp.flags != tcp_flag::ack || length != tcp.header_length)
-        return;
     AckMerge& a = m_ack;
     a.open = true;
     a.slot = slot;
     a.words0 = words0;
     a.words1 = words1;
     a.segments = 1;
-    __builtin_memcpy(a.header, payload, tcp.header_length);
-    a.header_length = tcp.header_length;
+    __builtin_memcpy(a.header, payload, header_length);
+    a.header_length = header_length;
 }
 
 // A pure ACK of the same connection with the same options that
@@ -191,7 +197,7 @@ bool TransportPort::replace_ack(const Ipv4Header& header, const uint8_t* payload
 {
     AckMerge& a = m_ack;
     TcpHeader tcp;
-    const uint64_t words0 = header.source.value | uint64_t{header.destination.value} << 32;
+    const uint64_t words0 = address_word(header);
     if (!TcpHeader::parse(payload, length, tcp) || tcp.flags != tcp_flag::ack || length != tcp.header_length ||
         tcp.header_length != a.header_length || words0 != a.words0)
         return false;
@@ -224,7 +230,7 @@ bool TransportPort::append(const Ipv4Header& header, const uint8_t* payload, siz
         (tcp.flags & tcp_flag::ack) == 0 || tcp.header_length != g.header_length)
         return false;
     const size_t data = length - tcp.header_length;
-    const uint64_t words0 = header.source.value | uint64_t{header.destination.value} << 32;
+    const uint64_t words0 = address_word(header);
     if (data == 0 || data > g.data_size || g.length + data > max_merged || words0 != g.words0 ||
         tcp.sequence != g.next_sequence)
         return false;

@@ -126,9 +126,10 @@ private:
 
     bool append(const Ipv4Header& header, const uint8_t* payload, size_t length, uint32_t reserved);
     bool replace_ack(const Ipv4Header& header, const uint8_t* payload, size_t length);
-    void open_ack_merge(uint32_t slot, const uint8_t* payload, size_t length, uint64_t words0, uint64_t words1);
+    void open_ack_merge(uint32_t slot, const uint8_t* payload, uint8_t header_length, uint64_t words0,
+                        uint64_t words1);
     void open_merge(uint32_t first_slot, uint32_t count, const Ipv4Header& ip, const uint8_t* payload,
-                    size_t length, uint64_t words0, uint64_t words1);
+                    size_t length, const tern::net::TcpHeader& tcp, uint64_t words0, uint64_t words1);
     void close_merge();
     bool room_for(uint32_t buffers, uint32_t slots, uint32_t reserved);
     uint32_t buffers_for(const BufferRef& last, size_t length) const;
