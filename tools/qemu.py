@@ -170,6 +170,8 @@ def build_command(
             cmd += ["-append", append]
     cmd += [
         "-display", "none",
+        # Names QEMU's threads ("CPU 0/TCG", ...) for top -H and perf.
+        "-name", "tern,debug-threads=on",
         "-no-reboot",
         "-device", DEBUG_EXIT_DEVICE,
         # romfile= drops the e1000's iPXE option ROM: faster boot, no PXE attempts.

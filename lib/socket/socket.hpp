@@ -235,10 +235,10 @@ int socket_errno();
 // Sizes of what the library sets up on first use of a protocol; effective
 // only before the first socket() of that protocol (then EBUSY).
 struct Config {
-    uint32_t pool_buffers = 512; // our pool per server: the bytes we send
+    uint32_t pool_buffers = 1024; // our pool per server: the bytes we send
     uint32_t buffer_size = 2048; // bytes per buffer (a multiple of 64)
     uint32_t ring_slots = 1024; // per direction, a power of two
-    uint32_t send_buffer = 256 * 1024; // default SO_SNDBUF
+    uint32_t send_buffer = 1024 * 1024; // default SO_SNDBUF
 };
 int configure(const Config& config);
 

@@ -63,7 +63,7 @@ public:
     static constexpr unsigned max_sockets = 1024;        // all clients together, closing ones included
     static constexpr unsigned max_send_entries = 16384;  // application buffers held, all sockets
     static constexpr unsigned half_open_limit = 64;      // per listener, before the oldest is reaped
-    static constexpr uint32_t default_receive_buffer = 256 * 1024;
+    static constexpr uint32_t default_receive_buffer = 1024 * 1024;
 
     // `pool` is ours: segments to ip and received bytes to applications
     // share it. `seed` varies initial sequence numbers and ports. The life

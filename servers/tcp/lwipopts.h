@@ -12,13 +12,15 @@
 
 /* --- Segments and windows -------------------------------------------- */
 #define TCP_MSS 1460 /* Ethernet; lwIP lowers it per route to the interface's MTU - 40 */
-/* 256 KiB windows: 1 Gb/s at up to 2 ms round trip. Window scaling is
- * needed past 64 KiB; scale 4 leaves room to raise TCP_WND to 1 MiB
- * without touching it. */
+/* 1 MiB windows and send buffers: 1 Gb/s at up to 8 ms round trip. A
+ * loaded TCG guest answers in 2-6 ms; with 256 KiB a host sending at full
+ * speed waited for window 40% of the time (ss -ti: rwnd_limited), and Tern
+ * sending waited for acknowledgments. Window scaling is needed past
+ * 64 KiB; scale 5 allows up to 2 MiB. */
 #define LWIP_WND_SCALE 1
-#define TCP_RCV_SCALE 4
-#define TCP_WND (256 * 1024)
-#define TCP_SND_BUF (256 * 1024)
+#define TCP_RCV_SCALE 5
+#define TCP_WND (1024 * 1024)
+#define TCP_SND_BUF (1024 * 1024)
 /* pbufs queued per connection: a no-copy tcp_write takes two per segment
  * (a header pbuf and one referencing the data). */
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
@@ -56,16 +58,17 @@
 
 /* --- Memory ------------------------------------------------------------ */
 /* Segments queued or in flight, all connections together (a full send
- * buffer is ~180 of them, an out-of-order queue up to 64). */
+ * buffer is ~720 of them, an out-of-order queue up to 64). */
 #define MEMP_NUM_TCP_SEG 8192
 /* PBUF_REF/ROM pbufs: one per segment of no-copy written data. */
 #define MEMP_NUM_PBUF 8192
 /* PBUF_POOL: nothing in this configuration allocates from it (received
  * data arrives as custom pbufs), but lwIP's sanity check wants it to hold
- * a window, and a server may copy into it. 256 x 1.5 KiB. */
-#define PBUF_POOL_SIZE 256
+ * a window, and a server may copy into it. 1024 x 1.5 KiB. */
+#define PBUF_POOL_SIZE 1024
 /* The heap: segment headers (~150 bytes each: a full MEMP_NUM_TCP_SEG is
- * ~1.2 MiB), copied writes and pbuf_clone()s. */
-#define MEM_SIZE (2 * 1024 * 1024)
+ * ~1.2 MiB), copied writes and pbuf_clone()s (bytes of slow readers, up
+ * to a window each, copied out of ip's buffers). */
+#define MEM_SIZE (8 * 1024 * 1024)
 
 #endif /* TERN_TCP_LWIPOPTS_H */

@@ -240,7 +240,7 @@ def case_missing_iso(r: Runner) -> None:
 def case_qemu_command(r: Runner) -> None:
     """tools/qemu.py builds the command the SPEC describes."""
     cmd = qemu_tool.build_command("x.iso", serial="stdio")
-    base = ("qemu-system-x86_64 -machine pc -accel tcg -smp 2 -m 512 -boot d -cdrom x.iso -display none "
+    base = ("qemu-system-x86_64 -machine pc -accel tcg -smp 2 -m 512 -boot d -cdrom x.iso -display none -name tern,debug-threads=on "
             "-no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -netdev user,id=net0 "
             "-device e1000,netdev=net0,romfile= -serial stdio")
     check(" ".join(cmd) == base, f"default command differs:\n  {' '.join(cmd)}\n  {base}")

@@ -201,7 +201,7 @@ TEST_F(TcpEngine, WithSegmentationOffloadAReaderOpensTheWindowInSmallSteps)
     segmentation_on();
     const uint32_t server = connect_pair();
     app_b.hold = true; // B's application reads nothing for now: the window closes
-    const auto data = random_bytes(400 << 10, 24);
+    const auto data = random_bytes((1 << 20) + (400 << 10), 24); // more than the 1 MiB default window
     size_t sent = 0;
     run_until([&] {
         while (sent < data.size() && app_a.send(1, data.data() + sent, 2048))
