@@ -275,7 +275,7 @@ void exit_current(sys::EventKind kind, uint64_t status, const arch::InterruptFra
     ipc_process_died(p);
     shared_memory_process_died(p);
     devices_process_died(p);
-    arch::write_cr3(memory::kernel_tables().root());
+    drop_address_space();
     p.space.destroy();
     if (&p == g_rs)
         log("rs has ended: nothing will restart processes any more");

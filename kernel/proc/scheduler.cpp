@@ -93,11 +93,18 @@ void schedule()
     if (next_process != nullptr) {
         next_process->run_start_tsc = now;
         fpu_restore(next_process->fpu_state);
-        if (arch::read_cr3() != next_process->space.root())
+        if (core.address_space != next_process) {
             arch::write_cr3(next_process->space.root());
-    } else if (arch::read_cr3() != memory::kernel_tables().root()) {
-        arch::write_cr3(memory::kernel_tables().root());
+            core.address_space = next_process;
+        }
     }
+    // The idle thread runs on the tables of whoever ran last (its kernel
+    // half is everyone's), as Linux's lazy TLB does: a process that sleeps
+    // and wakes again on an otherwise idle core costs no CR3 write, whose
+    // full TLB flush TCG makes expensive. Safe because a process only runs
+    // on its own core and dies there after loading the kernel's tables
+    // (drop_address_space), and flush_tlb reaches an idle core that still
+    // has the process's tables.
     arch::Cpu& cpu = arch::current_cpu();
     cpu.tables.tss.rsp[0] = next->stack_top;
     cpu.syscall_stack = next->stack_top;
@@ -178,7 +185,7 @@ void flush_tlb(const Process& p)
 {
     const unsigned me = arch::current_cpu_index();
     for (unsigned c = 0; c < arch::cpu_count(); ++c) {
-        if (g_cores[c].current == nullptr || g_cores[c].current->process != &p)
+        if (g_cores[c].address_space != &p)
             continue;
         if (c == me) {
             arch::write_cr3(arch::read_cr3());
@@ -190,6 +197,13 @@ void flush_tlb(const Process& p)
         while (g_tlb_done[c].load(std::memory_order_acquire) < request && arch::rdtsc() < deadline)
             arch::pause();
     }
+}
+
+void drop_address_space()
+{
+    CoreState& core = g_cores[arch::current_cpu_index()];
+    arch::write_cr3(memory::kernel_tables().root());
+    core.address_space = nullptr;
 }
 
 void scheduler_run_idle(unsigned core_index)

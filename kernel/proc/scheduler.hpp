@@ -40,6 +40,9 @@ struct CoreState {
     bool need_resched = false;
     Thread* dead = nullptr;       // an exited thread whose stack is freed after the switch
     uint64_t busy_ticks = 0;      // TSC ticks spent running processes
+    // The process whose page tables are in CR3 (nullptr: the kernel's). The
+    // idle thread keeps the last one's (switch_address_space).
+    const Process* address_space = nullptr;
     uint64_t online_tsc = 0;
     // Idle with MWAIT: the core sleeps watching wake_word, and a write to it
     // wakes the core without an interrupt.
@@ -68,6 +71,9 @@ void scheduler_tick();
 unsigned pick_core();
 // Makes sure no core still has stale TLB entries for `process` (after unmapping).
 void flush_tlb(const Process& process);
+// The current core leaves the current process's page tables for the
+// kernel's, before they are freed.
+void drop_address_space();
 
 // Saves the outgoing thread's FPU state and puts the incoming one's in place.
 void capture_clean_fpu_state();

@@ -352,6 +352,7 @@ private:
         BufferRef returns[batch];
         uint32_t answers = 0;
         link.reserved = n;
+        const uint64_t now = n != 0 ? now_ns() : 0; // one system call per batch, not per frame
         for (uint32_t i = 0; i < n; ++i) {
             const Message m = rx.read(i);
             switch (m.type) {
@@ -361,7 +362,7 @@ private:
                 const auto* pool = link.channel.peer_pool();
                 const auto bytes = pool != nullptr ? pool->bytes(m.buffer) : tern::Result<uint8_t*>(tern::Error::malformed);
                 if (bytes.ok() && link.interface >= 0)
-                    m_stack.on_frame(static_cast<unsigned>(link.interface), bytes.value(), m.buffer.length, now_ns());
+                    m_stack.on_frame(static_cast<unsigned>(link.interface), bytes.value(), m.buffer.length, now);
                 returns[answers++] = m.buffer;
                 break;
             }
