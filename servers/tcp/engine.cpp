@@ -949,6 +949,14 @@ int8_t Engine::received(Socket* s, pbuf* p, int8_t err)
         push_received(s);
     if (s->rx_pending != nullptr && s->rx_pending->tot_len + uint32_t{p->tot_len} > 0xFFFF)
         return ERR_MEM;
+    // An ACK for at least every second full-sized segment (RFC 5681, 4.2):
+    // lwIP counts a delivery ip merged from many segments as one and would
+    // acknowledge only every second delivery, or on its 250 ms timer. As
+    // Linux does when more than one MSS arrived, acknowledge at once (the
+    // pure ACKs of one step still leave as one, WaitingAck). While lwIP
+    // receives, pcb->mss is the wire MSS (WireMss).
+    if (s->pcb != nullptr && p->tot_len > s->pcb->mss)
+        tcp_ack_now(s->pcb);
     if (s->rx_pending == nullptr)
         s->rx_pending = p;
     else

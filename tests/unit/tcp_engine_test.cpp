@@ -228,6 +228,33 @@ TEST_F(TcpEngine, WithSegmentationOffloadAReaderOpensTheWindowInSmallSteps)
     close_pair(server);
 }
 
+// ip's receive offload hands tcp many segments as one: lwIP would count it
+// as one and delay its ACK (up to its 250 ms timer) unless the application
+// reads. The engine acknowledges at once, as for every second segment.
+TEST_F(TcpEngine, ADeliveryOfSeveralSegmentsIsAcknowledgedAtOnce)
+{
+    segmentation_on();
+    const uint32_t server = connect_pair();
+    ip.deliver_large_whole = true;
+    app_b.hold = true; // no reads: no window update can carry the ACK
+    run_for(600);      // lwIP's delayed ACKs of the set-up are out
+    const std::vector<uint8_t> before = ip.last_from[1];
+    ASSERT_GE(before.size(), 12u);
+    const auto data = random_bytes(3 * 1460, 31);
+    ASSERT_TRUE(app_a.send(1, data.data(), data.size()));
+    run_for(5); // far less than lwIP's delayed-ACK timer
+    const std::vector<uint8_t>& after = ip.last_from[1];
+    ASSERT_GE(after.size(), 12u);
+    EXPECT_EQ(app_b.received[server].size(), data.size());
+    EXPECT_EQ(tern::net::load_be32(after.data() + 8) - tern::net::load_be32(before.data() + 8), data.size())
+        << "B has not acknowledged the delivery";
+    ip.deliver_large_whole = false;
+    app_b.hold = false;
+    for (const Message& m : app_b.data_messages)
+        app_b.give_back(m);
+    close_pair(server);
+}
+
 // ip delivers a segment in several buffers when it reassembled it from
 // fragments: the checksum is summed over the chain, lwIP gets the chain.
 TEST_F(TcpEngine, SegmentsInSeveralBuffersArriveIntact)

@@ -156,6 +156,9 @@ public:
         announce(1);
     }
     uint64_t large_sends = 0; // sends that were cut
+    // Large segments arrive whole instead, as after ip's receive offload
+    // merged the frames a NIC cut them into.
+    bool deliver_large_whole = false;
 
     // Moves everything waiting; true if anything moved.
     bool step()
@@ -220,6 +223,10 @@ private:
         if (m.words[2] != 0 && m_protocol == 6 && datagram.size() > 20 + (datagram[12] >> 4) * 4u + m.words[2]) {
             EXPECT_TRUE(m_segmentation) << "a large segment on an interface without segmentation offload";
             ++large_sends;
+            if (deliver_large_whole) {
+                pass_on(side, source, destination, datagram, m);
+                return;
+            }
             for (auto& segment : cut(datagram, m.words[2]))
                 pass_on(side, source, destination, segment, m);
             return;
