@@ -269,7 +269,8 @@ Result<void> Nic::init(const Config& config, const DmaMemory& rx_ring, const Dma
     const bool keep_head = device_head < m_rx_count;
     m_rx_next = m_rx_tail = keep_head ? device_head : 0;
     m_rx_posted = 0;
-    m_rx_dirty = m_rx_discarding = false;
+    m_rx_unannounced = 0;
+    m_rx_discarding = false;
     for (uint32_t i = 0; i < 2 * m_rx_count; ++i)
         m_rx_ring[i] = 0;
     m_regs.write(rdbal, static_cast<uint32_t>(rx_ring.phys));
@@ -354,7 +355,8 @@ Result<void> Nic::stop()
     m_started = false;
     m_quiesced = true;
     m_have_context = false;
-    m_rx_dirty = m_tx_dirty = false;
+    m_rx_unannounced = 0;
+    m_tx_dirty = false;
     return {};
 }
 
@@ -404,7 +406,7 @@ void Nic::repost(const RxSlot& slot)
     m_rx_slots[m_rx_tail] = slot;
     m_rx_tail = next(m_rx_tail, m_rx_count);
     ++m_rx_posted;
-    m_rx_dirty = true;
+    ++m_rx_unannounced;
 }
 
 Result<void> Nic::post_rx(uint64_t phys, uint64_t cookie)
@@ -710,9 +712,14 @@ void Nic::flush()
     // Descriptors must be in memory before the device hears of them. On x86
     // stores stay in order, so this only has to stop the compiler.
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    if (m_rx_dirty) {
+    // Empty buffers go to the device rx_announce_batch at a time (as Linux's
+    // e1000 does, 16): every RDT write is a register access that QEMU runs
+    // under its big lock, and one per received frame cost more than the
+    // frame. At once, though, when the device is down to few buffers.
+    const uint32_t device_has = m_rx_posted - m_rx_unannounced;
+    if (m_rx_unannounced != 0 && (m_rx_unannounced >= rx_announce_batch || device_has < rx_announce_batch)) {
         m_regs.write(reg::rdt, m_rx_tail);
-        m_rx_dirty = false;
+        m_rx_unannounced = 0;
     }
     if (m_tx_dirty) {
         m_regs.write(reg::tdt, m_tx_tail);

@@ -146,6 +146,8 @@ class Nic {
 public:
     static constexpr uint32_t buffer_size = 2048; // RCTL.BSIZE: Tern's pool buffers
     static constexpr uint32_t max_descriptors = 1024;
+    // Empty receive buffers handed to the device per RDT write (flush()).
+    static constexpr uint32_t rx_announce_batch = 16;
     // Per transmitted frame: a 64 KiB segmentation frame in 2 KiB pool
     // buffers takes 33.
     static constexpr uint32_t max_fragments = 48;
@@ -282,8 +284,8 @@ private:
     uint32_t m_rx_count_max = 0; // buffers that can be posted at once (count - 1)
     uint32_t m_rx_next = 0;      // oldest posted descriptor: the next to complete
     uint32_t m_rx_tail = 0;      // where the next buffer goes (RDT)
-    uint32_t m_rx_posted = 0;
-    bool m_rx_dirty = false;
+    uint32_t m_rx_posted = 0;      // on the ring, announced or not
+    uint32_t m_rx_unannounced = 0; // posted after the last RDT write
     bool m_rx_discarding = false; // inside a frame spread over several buffers
     RxSlot m_rx_slots[max_descriptors];
 

@@ -424,6 +424,35 @@ TEST_F(E1000Test, PostingIsInvisibleToTheDeviceUntilFlush)
     EXPECT_TRUE(device.deliver(make_frame(64, 0)));
 }
 
+// Reposted buffers reach the device 16 at a time (one RDT write, which QEMU
+// runs under its big lock), and at once when the device has few left.
+TEST_F(E1000Test, ReturnedBuffersReachTheDeviceInBatches)
+{
+    bring_up(255);
+    const uint32_t rdt_writes = device.writes_to(reg::rdt);
+    for (uint32_t i = 0; i < Nic::rx_announce_batch; ++i) {
+        ASSERT_TRUE(device.deliver(make_frame(64, i)));
+        for (const RxCompletion& c : poll_all())
+            ASSERT_TRUE(nic->post_rx(buffer_phys(c.cookie), c.cookie).ok());
+        nic->flush();
+        EXPECT_EQ(device.writes_to(reg::rdt), rdt_writes + (i + 1 == Nic::rx_announce_batch ? 1u : 0u)) << i;
+    }
+    EXPECT_EQ(device.rx_free_descriptors(), 255u);
+}
+
+TEST_F(E1000Test, ReturnedBuffersReachADeviceLowOnBuffersAtOnce)
+{
+    bring_up(Nic::rx_announce_batch);
+    ASSERT_TRUE(device.deliver(make_frame(64, 0)));
+    const std::vector<RxCompletion> got = poll_all();
+    ASSERT_EQ(got.size(), 1u);
+    ASSERT_TRUE(nic->post_rx(buffer_phys(got[0].cookie), got[0].cookie).ok());
+    const uint32_t rdt_writes = device.writes_to(reg::rdt);
+    nic->flush();
+    EXPECT_EQ(device.writes_to(reg::rdt), rdt_writes + 1);
+    EXPECT_EQ(device.rx_free_descriptors(), Nic::rx_announce_batch);
+}
+
 TEST_F(E1000Test, PostToAFullRingIsBusy)
 {
     ASSERT_TRUE(init().ok());
