@@ -16,7 +16,9 @@ serial lines for the -smp core count on stdout, and then, per MODE:
   pagefault       an `EXCEPTION #PF` report, exit 37 (what test=pagefault should do)
   shell           boot lines, then a shell on the serial port like apps/sh: prompt
                   `tern> ` (no newline), echo, commands ps, cores, uptime, crash NAME,
-                  poweroff (exit 33) and `slow` (answers after 0.5 s, and exits 1 if any
+                  poweroff (exit 33), `noisy` (the next empty line's prompt is followed
+                  on its line by a driver message, as when one prints just then) and
+                  `slow` (answers after 0.5 s, and exits 1 if any
                   input arrives meanwhile: a harness that does not wait for the next
                   prompt is caught). Needs stdin to be a pipe; every other mode needs
                   /dev/null. At the end of input it hangs, as QEMU would.
@@ -37,6 +39,7 @@ import time
 MODES = ("pass", "triple-fault", "hang", "exception", "exception-hang", "missing-line",
          "selftest-failed", "pagefault", "shell", "tern")
 START = time.monotonic()
+NOISE = [False]  # `noisy`: a message right after the prompt of the next empty line
 
 
 def say(text: str) -> None:
@@ -86,6 +89,9 @@ def shell_command(line: str, smp: int) -> None:
         out(f"up {time.monotonic() - START:.3f} s\n")
     elif name == "crash" and len(words) > 1:
         out(f"crash: no service '{words[1]}' running\n")
+    elif name == "noisy":
+        NOISE[0] = True
+        out("armed\n")
     elif name == "slow":
         out("working\n")
         ready, _, _ = select.select([0], [], [], 0.5)
@@ -117,8 +123,14 @@ def shell(smp: int) -> None:
             if c in "\r\n":
                 out("\n")
                 shell_command(line, smp)
+                if line == "" and NOISE[0]:
+                    # Another process's message lands right after this prompt
+                    # (one write: the harness never sees the bare prompt).
+                    NOISE[0] = False
+                    out("tern> e1000: polling (1 frames/s)\n")
+                else:
+                    out("tern> ")
                 line = ""
-                out("tern> ")
             elif " " <= c <= "~":
                 line += c
                 out(c)

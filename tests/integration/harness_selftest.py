@@ -196,6 +196,29 @@ def case_conversation_step_missing(r: Runner) -> None:
           f"fake QEMU {pid} still running after the harness returned")
 
 
+def case_tap_console_prompt_overwritten(r: Runner) -> None:
+    """tap_scenario's Console: a driver message printed right after the fresh
+    prompt ("tern> e1000: polling ...") must not make the next command wait
+    for a prompt that already came (a 20 s timeout in CI once)."""
+    sys.path.insert(0, str(HERE))
+    import tap_scenario  # noqa: E402  (imported here: only this case needs it)
+    argv = [sys.executable, str(FAKE_QEMU), "--fake-mode", "shell", "-smp", "2", "-boot", "d",
+            "-cdrom", str(r.iso), "-display", "none", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-serial", "stdio"]
+    r.logs.mkdir(parents=True, exist_ok=True)
+    console = tap_scenario.Console(argv, r.logs / "tap_console.log")
+    try:
+        console.wait(r"tern> ?$", 10, partial=True)
+        check(console.command("noisy") == ["armed"], "the fake shell did not arm its message")
+        start = time.monotonic()
+        lines = console.command("ps", timeout=10)
+        took = time.monotonic() - start
+        check(any(" rs " in line for line in lines), f"`ps` output not returned: {lines}")
+        check(took < tap_scenario.PROMPT_RETRY + 3, f"`ps` took {took:.1f} s")
+    finally:
+        console.close()
+
+
 def case_conversation_qemu_exits_early(r: Runner) -> None:
     """QEMU exits before the conversation is over: the exit status alone must not pass."""
     steps = ["--send-after", "tern> ", "poweroff", "--send-after", "tern> ", "ps"]

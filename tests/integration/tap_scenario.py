@@ -58,6 +58,8 @@ from serial_console import SerialConsole  # noqa: E402
 SKIP = 77
 TERN_MAC = "52:54:00:12:34:56"  # QEMU's default for the first NIC
 PROMPT = "tern> "
+PROMPT_RETRY = 2.0  # seconds before type() asks for another prompt
+ANY_LINE = re.compile("")
 
 
 class Failure(Exception):
@@ -84,10 +86,26 @@ class Console(SerialConsole):
     def type(self, text: str, timeout: float = 20.0) -> int:
         """Gets a fresh prompt (an empty line: other processes' messages may have
         been printed after the last one), types `text` and a carriage return;
-        returns the mark before it."""
-        since = self.mark()
-        self.send("")
-        self.wait(re.escape(PROMPT.strip()) + r" ?$", timeout, since=since + 1, partial=True)
+        returns the mark before it. A message printed right after the new
+        prompt ends its line ("tern> e1000: polling ..."), so without a bare
+        prompt in PROMPT_RETRY seconds it asks for another."""
+        deadline = time.monotonic() + timeout
+        prompt = re.compile(re.escape(PROMPT.strip()) + r" ?$")
+        while True:
+            since = self.mark()
+            self.send("")
+            # The echoed line end completes the line the previous prompt is
+            # on, which must not count (it may still be the partial line now);
+            # the fresh prompt is printed after it.
+            left = max(deadline - time.monotonic(), 0)
+            echoed = self.wait_for(ANY_LINE, left, since=since, partial=False).match is not None
+            left = max(deadline - time.monotonic(), 0)
+            if echoed and self.wait_for(prompt, min(PROMPT_RETRY, left), since=since + 1, partial=True).match:
+                break
+            if self.eof:
+                raise Failure(f"QEMU ended (status {self.proc.poll()}) before a prompt was seen")
+            if time.monotonic() >= deadline:
+                raise Failure(f"no fresh prompt within {timeout:g} s")
         since = self.mark()
         self.send(text)
         return since
