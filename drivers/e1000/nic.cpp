@@ -713,9 +713,9 @@ void Nic::flush()
     // stores stay in order, so this only has to stop the compiler.
     __atomic_thread_fence(__ATOMIC_RELEASE);
     // Empty buffers go to the device rx_announce_batch at a time (as Linux's
-    // e1000 does, 16): every RDT write is a register access that QEMU runs
-    // under its big lock, and one per received frame cost more than the
-    // frame. At once, though, when the device is down to few buffers.
+    // e1000 does, 16): every RDT write is a register access, which QEMU
+    // emulates under its big lock. At once, though, when the device is down
+    // to few buffers.
     const uint32_t device_has = m_rx_posted - m_rx_unannounced;
     if (m_rx_unannounced != 0 && (m_rx_unannounced >= rx_announce_batch || device_has < rx_announce_batch)) {
         m_regs.write(reg::rdt, m_rx_tail);

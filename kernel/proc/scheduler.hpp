@@ -41,7 +41,7 @@ struct CoreState {
     Thread* dead = nullptr;       // an exited thread whose stack is freed after the switch
     uint64_t busy_ticks = 0;      // TSC ticks spent running processes
     // The process whose page tables are in CR3 (nullptr: the kernel's). The
-    // idle thread keeps the last one's (switch_address_space).
+    // idle thread keeps the last one's (schedule()).
     const Process* address_space = nullptr;
     uint64_t online_tsc = 0;
     // Idle with MWAIT: the core sleeps watching wake_word, and a write to it
