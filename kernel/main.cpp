@@ -20,6 +20,7 @@
 #include "mm/memory.hpp"
 #include "proc/lifecycle.hpp"
 #include "proc/scheduler.hpp"
+#include "profile.hpp"
 #include "selftest.hpp"
 #include "test_mode.hpp"
 
@@ -49,9 +50,12 @@ uint64_t allocate_stack(uint64_t bytes)
     return reinterpret_cast<uint64_t>(arch::phys_to_virt(frames.value())) + bytes;
 }
 
-void on_timer(arch::InterruptFrame&)
+void on_timer(arch::InterruptFrame& frame)
 {
     arch::current_cpu().timer_ticks.fetch_add(1, std::memory_order_relaxed);
+    const unsigned core = arch::current_cpu_index();
+    const Thread* current = core_state(core).current;
+    profile::on_tick(frame, core, current != nullptr && current->process != nullptr ? current->process->slot : 0);
     scheduler_tick();
 }
 
@@ -149,6 +153,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint32_t info_phys)
     if (!parsed.ok())
         panic("boot information unusable: %s", tern::error_name(parsed.error()));
     set_test_mode(parse_test_mode(g_boot_info.cmdline));
+    profile::configure(g_boot_info.cmdline);
     log("command line: '%s' (loader: %s)", g_boot_info.cmdline, g_boot_info.bootloader);
     log("tsc: %lu MHz", arch::clock::tsc_hz() / 1000000);
 

@@ -511,6 +511,7 @@ if str(ROOT / "tools") not in sys.path:
 import netns  # noqa: E402  (tools/netns.py)
 import qemu as qemu_tool  # noqa: E402  (tools/qemu.py)
 from serial_console import ANSI_ESCAPE, SerialConsole  # noqa: E402  (tools/serial_console.py)
+import guest_profile  # noqa: E402  (tools/guest_profile.py)
 
 UDP_CLIENT = BUILD / "tests" / "bench" / "udp_echo_client"
 LINUX_GUEST_TOOL = ROOT / "tools" / "linux_guest.py"
@@ -679,8 +680,10 @@ def guest_qemu_command(guest: str, netdev: str, address: str, args: argparse.Nam
     the guest's static address (/24)."""
     common = dict(smp=NET_SMP, accel=args.accel, netdev=netdev, serial="stdio")
     if guest == "tern":
-        return qemu_tool.build_command(BUILD / "tern.iso", cmdline=f"test=processes ip.ip={address}/{NET_PREFIX}",
-                                       **common)
+        profile = getattr(args, "profile", False)
+        cmd = qemu_tool.build_command(BUILD / "tern.iso", cmdline=f"test=processes ip.ip={address}/{NET_PREFIX}"
+                                      + (" profile=on" if profile else ""), **common)
+        return cmd + (["-monitor", f"unix:{PROFILE_MONITOR},server,nowait"] if profile else [])
     return qemu_tool.build_command(kernel=LINUX_GUEST_DIR / "vmlinuz", initrd=LINUX_GUEST_DIR / "initramfs.cpio.gz",
                                    append=f"console=ttyS0 guest_ip={address}/{NET_PREFIX} panic=-1", **common)
 
@@ -1091,6 +1094,11 @@ def measure_both(args: argparse.Namespace, measure, empty) -> tuple[dict, list[s
 TCP_STREAM = ROOT / "tools" / "tcp_stream.py"
 ECHO_PORT, DISCARD_PORT, CHARGEN_PORT = 7, 9, 19
 STREAM_FORWARDS = (("tcp", DISCARD_PORT), ("tcp", CHARGEN_PORT), ("udp", ECHO_PORT))
+# --profile: QEMU's monitor socket, where the ring dump goes, and the report.
+PROFILE_MONITOR = LOG_DIR / "stream-tern-monitor.sock"
+PROFILE_DUMP = LOG_DIR / "stream-tern-profile.bin"
+PROFILE_REPORT = LOG_DIR / "stream-tern-profile.txt"
+MODULE_ELFS = BUILD / "boot" / "iso" / "boot"  # NAME.elf of every boot module
 STREAM_SECONDS = 10.0
 STREAM_UDP_SIZE, STREAM_UDP_WINDOW = 1472, 64  # 1472: the largest datagram in one 1500-byte frame
 STREAM_CLOSE_TIMEOUT = 60   # the discard server must close within this long after the last byte
@@ -1212,6 +1220,40 @@ def start_inetd(run: GuestRun) -> None:
                          f"no '{INETD_SERVING.pattern}' within {INETD_START_SECONDS} s") + f" {run.where}")
 
 
+class StreamProfiler:
+    """--profile: the kernel's samples (kernel/profile.hpp) taken during each
+    measurement, summarised by process and function, printed and written to
+    PROFILE_REPORT."""
+
+    def __init__(self, run: GuestRun):
+        try:
+            self.address = guest_profile.ring_address(run.serial_log.read_text(errors="replace"))
+        except (OSError, guest_profile.ProfileError) as err:
+            raise BenchError(f"--profile: {err} {run.where}") from None
+        self.monitor = guest_profile.Monitor(PROFILE_MONITOR)
+        self.names = guest_profile.process_names(run.shell("ps"))
+        self.symbols = guest_profile.symbols_for(self.names.values(), MODULE_ELFS)
+        self.since = 0
+        PROFILE_REPORT.write_text("")
+
+    def read(self) -> list[guest_profile.Sample]:
+        try:
+            return guest_profile.read_ring(self.monitor, self.address, PROFILE_DUMP)
+        except (OSError, guest_profile.ProfileError) as err:
+            raise BenchError(f"--profile: {err}") from None
+
+    def start(self) -> None:
+        self.since = guest_profile.latest(self.read())
+
+    def stop(self, what: str) -> None:
+        samples = guest_profile.newer_than(self.read(), self.since)
+        lines = [f"profile of {what}:"] + ["  " + line for line in
+                                           guest_profile.summary(samples, self.names, self.symbols)]
+        print("\n".join("   " + line for line in lines), flush=True)
+        with PROFILE_REPORT.open("a") as report:
+            report.write("\n".join(lines) + "\n\n")
+
+
 def measure_stream(guest: str, args: argparse.Namespace) -> StreamFigures:
     """Boots `guest`, measures the three streams, powers it off. Never raises
     BenchError: what failed goes into the figures' problems."""
@@ -1223,9 +1265,14 @@ def measure_stream(guest: str, args: argparse.Namespace) -> StreamFigures:
         if guest == "tern":
             start_inetd(run)
         run.warm_up()
+        profiler = StreamProfiler(run) if guest == "tern" and args.profile else None
         before, _ = guest_counters(run)
         for attr, what, argv, timeout in stream_tool_commands(run.target, args.seconds):
+            if profiler:
+                profiler.start()
             status, out = run.run(what, argv, timeout)
+            if profiler:
+                profiler.stop(what)
             result = parse_udp(out) if attr == "udp" else parse_tcp(out)
             if result is None:
                 figures.problems.append(f"{label}: {what}: no result line (exit status {status}) {where}")
@@ -1372,6 +1419,10 @@ def make_parser() -> argparse.ArgumentParser:
                         "networking with hostfwd (default: tap when root, else user)")
     p.add_argument("--guest", choices=NET_GUESTS,
                    help="net, stream: measure only this guest (no ratios; for working on one of them)")
+    p.add_argument("--profile", action="store_true",
+                   help="stream: sample where Tern's cores are during each measurement (kernel profile=on, "
+                        "100 Hz per core) and print the busiest processes and functions; also in "
+                        f"{PROFILE_REPORT.relative_to(ROOT)}")
     p.add_argument("--dry-run", action="store_true", help="check the arguments and print what would run")
     return p
 
@@ -1405,6 +1456,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         parser.error("--seconds and --netdev apply only to stream")
     if args.guest is not None and args.benchmark not in ("net", "stream"):
         parser.error("--guest applies only to net and stream")
+    if args.profile and (args.benchmark != "stream" or args.guest == "linux"):
+        parser.error("--profile applies only to stream, and profiles Tern")
     if args.seconds is None:
         args.seconds = STREAM_SECONDS
     if args.seconds <= 0:
