@@ -680,7 +680,7 @@ def guest_qemu_command(guest: str, netdev: str, address: str, args: argparse.Nam
     the guest's static address (/24)."""
     common = dict(smp=NET_SMP, accel=args.accel, netdev=netdev, serial="stdio")
     if guest == "tern":
-        profile = getattr(args, "profile", False)
+        profile = args.profile
         cmd = qemu_tool.build_command(BUILD / "tern.iso", cmdline=f"test=processes ip.ip={address}/{NET_PREFIX}"
                                       + (" profile=on" if profile else ""), **common)
         return cmd + (["-monitor", f"unix:{PROFILE_MONITOR},server,nowait"] if profile else [])
@@ -872,9 +872,8 @@ class GuestRun:
                 raise BenchError(f"`{command}` did not finish within {timeout:g} s {self.where}")
             return [line for line in console.all_lines()[since:end.index] if token not in line]
         # Tern: a fresh prompt first (other processes may have printed after the last one).
-        since = console.mark()
-        console.send("")
-        console.wait_for(TERN_PROMPT, timeout, since=since + 1)
+        if not console.fresh_prompt(TERN_PROMPT, timeout):
+            raise BenchError(f"no prompt for `{command}` within {timeout:g} s {self.where}")
         since = console.mark()
         if not console.send(command):
             raise BenchError(f"cannot type `{command}` (QEMU gone?)")

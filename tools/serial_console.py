@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;?=]*[ -/]*[@-~]|[()][0-9A-Za-z]|[@-Z\\-_])")
+_ANY_LINE = re.compile("")
 
 
 def clean_line(raw: bytes) -> str:
@@ -146,6 +147,30 @@ class SerialConsole:
                 if self.eof or left <= 0:
                     return Seen()
                 self._cond.wait(left)
+
+    def fresh_prompt(self, prompt: re.Pattern, timeout: float, retry: float = 2.0) -> bool:
+        """Types an empty line and waits for the prompt it brings (other
+        processes' messages may have been printed after the last one); True
+        once one stands at the end of the output, False if QEMU ended or
+        `timeout` passed. A message printed right after the new prompt ends
+        its line ("tern> e1000: polling ..."), so without a bare prompt in
+        `retry` seconds it asks for another."""
+        deadline = time.monotonic() + timeout
+        while not self.eof:
+            since = self.mark()
+            if not self.send(""):
+                return False
+            # The echoed line end completes the line the previous prompt is
+            # on, which must not count (it may still be the partial line now);
+            # the fresh prompt is printed after it.
+            left = max(deadline - time.monotonic(), 0)
+            echoed = self.wait_for(_ANY_LINE, left, since=since, partial=False).match is not None
+            left = max(deadline - time.monotonic(), 0)
+            if echoed and self.wait_for(prompt, min(retry, left), since=since + 1, partial=True).match:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+        return False
 
     def send(self, text: str) -> bool:
         """Types `text` and a carriage return; False if QEMU is gone."""

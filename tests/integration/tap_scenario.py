@@ -59,7 +59,6 @@ SKIP = 77
 TERN_MAC = "52:54:00:12:34:56"  # QEMU's default for the first NIC
 PROMPT = "tern> "
 PROMPT_RETRY = 2.0  # seconds before type() asks for another prompt
-ANY_LINE = re.compile("")
 
 
 class Failure(Exception):
@@ -84,28 +83,12 @@ class Console(SerialConsole):
         return self.find(regex, timeout, since, partial)[1]
 
     def type(self, text: str, timeout: float = 20.0) -> int:
-        """Gets a fresh prompt (an empty line: other processes' messages may have
-        been printed after the last one), types `text` and a carriage return;
-        returns the mark before it. A message printed right after the new
-        prompt ends its line ("tern> e1000: polling ..."), so without a bare
-        prompt in PROMPT_RETRY seconds it asks for another."""
-        deadline = time.monotonic() + timeout
-        prompt = re.compile(re.escape(PROMPT.strip()) + r" ?$")
-        while True:
-            since = self.mark()
-            self.send("")
-            # The echoed line end completes the line the previous prompt is
-            # on, which must not count (it may still be the partial line now);
-            # the fresh prompt is printed after it.
-            left = max(deadline - time.monotonic(), 0)
-            echoed = self.wait_for(ANY_LINE, left, since=since, partial=False).match is not None
-            left = max(deadline - time.monotonic(), 0)
-            if echoed and self.wait_for(prompt, min(PROMPT_RETRY, left), since=since + 1, partial=True).match:
-                break
+        """Gets a fresh prompt (SerialConsole.fresh_prompt), types `text` and a
+        carriage return; returns the mark before it."""
+        if not self.fresh_prompt(re.compile(re.escape(PROMPT.strip()) + r" ?$"), timeout, PROMPT_RETRY):
             if self.eof:
                 raise Failure(f"QEMU ended (status {self.proc.poll()}) before a prompt was seen")
-            if time.monotonic() >= deadline:
-                raise Failure(f"no fresh prompt within {timeout:g} s")
+            raise Failure(f"no fresh prompt within {timeout:g} s")
         since = self.mark()
         self.send(text)
         return since
