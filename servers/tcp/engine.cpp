@@ -72,8 +72,7 @@ struct Engine::Socket {
     uint32_t unacked = 0;       // bytes in entries
     pbuf* rx_pending = nullptr; // in order, not yet copied to the application
     uint32_t lent = 0;          // bytes in our buffers the application holds
-    uint32_t receive_buffer = Engine::default_receive_buffer;
-    uint32_t window_withheld = 0; // window bytes kept back to honour receive_buffer
+    uint32_t receive_buffer = Engine::default_receive_buffer; // SO_RCVBUF: unread bytes at most
     uint64_t segments_in = 0;
     uint64_t segments_out = 0;
     uint16_t wire_mss = 0;  // the negotiated MSS while lwIP's is raised (use_segmentation); 0: not raised
@@ -792,18 +791,14 @@ void Engine::request_option(Client& client, Socket* s, const Message& m)
         }
         break;
     case sp::option::receive_buffer: {
-        // Between one segment and lwIP's whole window; the window withheld
-        // is given back as the application consumes (request_received).
+        // Between one segment and lwIP's whole window. A larger buffer than
+        // before opens the window now; a smaller one narrows it as bytes
+        // arrive (update_window).
         uint64_t bytes = value < TCP_MSS ? TCP_MSS : value;
         if (bytes > TCP_WND)
             bytes = TCP_WND;
         s->receive_buffer = static_cast<uint32_t>(bytes);
-        // A larger buffer than before: what was held back opens now.
-        const uint32_t target = s->receive_buffer < TCP_WND ? TCP_WND - s->receive_buffer : 0;
-        if (s->window_withheld > target && s->pcb != nullptr && !s->listening) {
-            open_window(s, s->window_withheld - target);
-            s->window_withheld = target;
-        }
+        update_window(s);
         break;
     }
     case sp::option::no_delay:
@@ -831,23 +826,36 @@ void Engine::bytes_consumed(uint16_t socket, uint32_t generation, uint32_t lengt
         return;
     s->lent -= length < s->lent ? length : s->lent;
     if (s->pcb != nullptr && !s->listening) {
-        // SO_RCVBUF below lwIP's window: the first bytes consumed do not
-        // open the window again, until it is that much narrower. The right
-        // edge never moves back (no shrinking window), it just stays put.
-        uint32_t opens = length;
-        const uint32_t target = s->receive_buffer < TCP_WND ? TCP_WND - s->receive_buffer : 0;
-        if (s->window_withheld < target) {
-            const uint32_t keep = target - s->window_withheld < opens ? target - s->window_withheld : opens;
-            s->window_withheld += keep;
-            opens -= keep;
-        }
-        open_window(s, opens);
+        update_window(s);
         if (s->pcb != nullptr && s->pcb->refused_data != nullptr) { // room again for what lwIP kept
             push_received(s);
             tcp_process_refused_data(s->pcb);
         }
     }
     mark(s);
+}
+
+// The receive window is what SO_RCVBUF has room for: the buffer less the
+// bytes received and not yet consumed (waiting here, lent to the
+// application, or refused and kept by lwIP), and at most what lwIP can
+// announce: 1 MiB with window scaling, 64 KiB without. Without scaling
+// (QEMU's slirp never offers it) the window therefore reopens as soon as
+// bytes arrive, as Linux's does, not only when the application reads:
+// otherwise the sender would stall for every 64 KiB until the reader
+// caught up. The right edge never moves back (no shrinking window): a
+// smaller SO_RCVBUF takes effect as bytes arrive.
+void Engine::update_window(Socket* s)
+{
+    if (s->pcb == nullptr || s->listening)
+        return;
+    const tcp_pcb* pcb = s->pcb;
+    const uint32_t unread = s->lent + (s->rx_pending != nullptr ? s->rx_pending->tot_len : 0) +
+                            (pcb->refused_data != nullptr ? pcb->refused_data->tot_len : 0);
+    const uint32_t room = s->receive_buffer > unread ? s->receive_buffer - unread : 0;
+    const uint32_t limit = TCP_WND_MAX(pcb);
+    const uint32_t wanted = room < limit ? room : limit;
+    if (wanted > pcb->rcv_wnd)
+        open_window(s, wanted - pcb->rcv_wnd);
 }
 
 // tcp_recved() takes 16 bits at a time.
@@ -961,6 +969,7 @@ int8_t Engine::received(Socket* s, pbuf* p, int8_t err)
         s->rx_pending = p;
     else
         pbuf_cat(s->rx_pending, p);
+    update_window(s);
     mark(s);
     return ERR_OK;
 }

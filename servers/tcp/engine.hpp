@@ -11,7 +11,8 @@
 //   receive: ip lends a segment in its pool -> checked here (lib/net/tcp.hpp)
 //     -> lwIP as a custom pbuf over ip's buffer (no copy) -> in-order bytes
 //     copied into our pool, packed into full buffers, lent to the
-//     application -> its `received` opens the window (tcp_recved).
+//     application; the window is SO_RCVBUF's room (update_window), so it
+//     opens as the application gives buffers back.
 //   send: the application lends bytes in its pool -> tcp_write without a
 //     copy (lwIP references them until they are acknowledged; then they go
 //     back with `sent`) -> each segment lwIP emits is gathered, header and
@@ -125,6 +126,7 @@ private:
     void request_shutdown(Client& client, Socket* s, const Message& m);
     void request_close(Client& client, uint32_t id, Socket* s);
     void request_option(Client& client, Socket* s, const Message& m);
+    void update_window(Socket* s);
     void open_window(Socket* s, uint32_t bytes);
     void orphan(Socket* s);
     bool attach_new_pcb(Socket* s);

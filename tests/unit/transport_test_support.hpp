@@ -159,6 +159,9 @@ public:
     // Large segments arrive whole instead, as after ip's receive offload
     // merged the frames a NIC cut them into.
     bool deliver_large_whole = false;
+    // SYNs lose their window scale option on the way, as through a peer
+    // without RFC 7323 (QEMU's slirp): both ends then announce 64 KiB at most.
+    bool strip_window_scale = false;
 
     // Moves everything waiting; true if anything moved.
     bool step()
@@ -260,7 +263,9 @@ private:
 
     void pass_on(unsigned side, uint32_t source, uint32_t destination, std::vector<uint8_t>& datagram, const Message& m)
     {
-        if ((m.flags & tern::ip_transport::flags::fill_checksum) != 0)
+        if (strip_window_scale && m_protocol == 6 && without_window_scale(datagram))
+            fill_checksum(source, destination, datagram, 16);
+        else if ((m.flags & tern::ip_transport::flags::fill_checksum) != 0)
             fill_checksum(source, destination, datagram, m.words[1]);
         last_from[side] = datagram;
         ++m_datagrams;
@@ -270,6 +275,31 @@ private:
         }
         if (destination == m_address[1 - side])
             deliver(1 - side, datagram);
+    }
+
+    // Turns a SYN's window scale option (kind 3) into no-operations; true
+    // if there was one.
+    static bool without_window_scale(std::vector<uint8_t>& segment)
+    {
+        if (segment.size() < 20 || (segment[13] & tern::net::tcp_flag::syn) == 0)
+            return false;
+        const size_t end = (segment[12] >> 4) * 4u < segment.size() ? (segment[12] >> 4) * 4u : segment.size();
+        for (size_t i = 20; i < end;) {
+            if (segment[i] == 0)
+                break;
+            if (segment[i] == 1 || i + 1 >= end) {
+                ++i;
+                continue;
+            }
+            const size_t length = segment[i + 1] < 2 ? 2 : segment[i + 1];
+            if (segment[i] == 3 && i + length <= end) {
+                for (size_t k = 0; k < length; ++k)
+                    segment[i + k] = 1;
+                return true;
+            }
+            i += length;
+        }
+        return false;
     }
 
     void announce(unsigned side)
