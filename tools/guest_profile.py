@@ -103,8 +103,8 @@ def summary(samples: Iterable[Sample], process_names: dict[int, str], symbols: d
                                                   for name, n in shares.most_common()))
     functions = Counter()
     for s in samples:
-        name = who(s)
-        if s.slot != KERNEL_SLOT and name in symbols:
+        name = who(s)  # "kernel" is named from kernel.elf when given
+        if name in symbols:
             functions[(name, symbols[name].name(s.rip))] += 1
     for (name, function), n in functions.most_common(top):
         lines.append(f"{n * 100 / len(samples):5.1f}%  {name:8} {function}")
@@ -166,6 +166,8 @@ def process_names(ps_lines: Iterable[str]) -> dict[int, str]:
 
 
 def symbols_for(names: Iterable[str], elf_dir: Path) -> dict[str, Symbols]:
-    """Each process's symbols, from elf_dir/NAME.elf where there is one."""
+    """Each process's symbols, from elf_dir/NAME.elf where there is one
+    ("kernel": the kernel's, kernel.elf, which tells the idle thread's halt
+    from system calls)."""
     return {name: Symbols(elf_dir / f"{name}.elf") for name in set(names) if (elf_dir / f"{name}.elf").exists()}
 

@@ -54,28 +54,23 @@ ModerationPolicy::Decision ModerationPolicy::sample(uint64_t frames, uint64_t el
             m_high_samples = 0;
         }
     }
-    // While polling the ITR does not matter; keep the bulk value so the
-    // first interrupts after polling ends are not a storm.
-    m_itr = m_mode == Mode::polling ? itr_for_rate(m_settings.bulk_interrupts_per_second) : itr_for_load(rate);
+    // While polling, interrupts only wake a napping process, which masks
+    // them at once: no throttling, so that the first frame after a quiet
+    // moment wakes it without delay. (Once polling ends the rate sets ITR.)
+    m_itr = m_mode == Mode::polling ? 0 : itr_for_load(rate);
     return {m_mode, m_itr, m_mode != old_mode || m_itr != old_itr};
 }
 
-bool ModerationPolicy::polled(bool found_work)
+ModerationPolicy::AfterPoll ModerationPolicy::polled(bool found_work)
 {
-    if (m_mode != Mode::polling)
-        return false;
-    if (found_work) {
+    if (m_mode != Mode::polling || found_work) {
         m_empty_polls = 0;
-        return false;
+        return AfterPoll::poll;
     }
-    if (++m_empty_polls < m_settings.empty_polls_to_interrupt)
-        return false;
-    m_mode = Mode::interrupts;
+    if (++m_empty_polls < m_settings.empty_polls_to_nap)
+        return AfterPoll::poll;
     m_empty_polls = 0;
-    m_low_samples = 0;
-    m_high_samples = 0;
-    m_itr = 0; // the load has gone: lowest latency again
-    return true;
+    return AfterPoll::nap;
 }
 
 } // namespace e1000

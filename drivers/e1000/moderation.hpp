@@ -2,9 +2,12 @@
 // with how many frames it moved, and that answers how the device should
 // interrupt. Light load: every frame interrupts at once (lowest latency).
 // Heavier load: ITR spaces interrupts out so each one finds a batch. Sustained
-// heavy load: interrupts off and the process polls the rings, since then an
+// heavy load: the process polls the rings with interrupts off, since then an
 // interrupt (a kernel entry, a notification, a wake-up) per batch is pure
-// overhead. Hysteresis (several samples in a row) keeps it from flapping.
+// overhead; when a few polls in a row find nothing it naps, asleep with
+// interrupts on until there is work, as Linux's NAPI does, so an idle
+// moment costs no CPU. Hysteresis (several samples in a row) keeps it from
+// flapping.
 #pragma once
 
 #include <cstdint>
@@ -27,9 +30,13 @@ public:
         uint32_t moderate_interrupts_per_second = 20'000;
         uint32_t bulk_interrupts_per_second = 8'000;
         // While polling: consecutive polls that find nothing before the
-        // process goes back to interrupts (the load vanished between samples).
-        uint32_t empty_polls_to_interrupt = 2'000;
+        // process naps (sleeps with interrupts on until the device or its
+        // peer has work).
+        uint32_t empty_polls_to_nap = 4;
     };
+
+    // What a polling process does after a poll of the rings.
+    enum class AfterPoll : uint8_t { poll, nap };
 
     struct Decision {
         Mode mode;
@@ -45,9 +52,8 @@ public:
     Decision sample(uint64_t frames, uint64_t elapsed_ns);
 
     // While polling, after each poll of the rings: `found_work` says whether
-    // it moved anything. Returns true when the policy has just switched back
-    // to interrupts, so the process should unmask them and sleep.
-    bool polled(bool found_work);
+    // it moved anything. Polling itself ends only with the samples.
+    AfterPoll polled(bool found_work);
 
     Mode mode() const { return m_mode; }
     uint32_t itr() const { return m_itr; }

@@ -61,14 +61,15 @@ class SummaryTest(unittest.TestCase):
         names = gp.process_names(["SLOT  ENDPOINT   NAME   CORE", "   2  0x10002    ip     0  blocked",
                                   "   3  0x10003    e1000  1  running"])
         self.assertEqual(names, {2: "ip", 3: "e1000"})
-        samples = ([gp.Sample(i, 2, 0, 0x401010) for i in range(1, 4)] + [gp.Sample(4, gp.KERNEL_SLOT, 0, 0)]
+        samples = ([gp.Sample(i, 2, 0, 0x401010) for i in range(1, 4)] + [gp.Sample(4, gp.KERNEL_SLOT, 0, 0x401000)]
                    + [gp.Sample(i, 3, 1, 0x401200) for i in range(5, 9)])
-        lines = gp.summary(samples, names, {"ip": self.symbols, "e1000": self.symbols})
+        lines = gp.summary(samples, names, {"ip": self.symbols, "e1000": self.symbols, "kernel": self.symbols})
         self.assertEqual(lines[0], "8 samples")
         self.assertEqual(lines[1], "core 0: ip 75%, kernel 25%")
         self.assertEqual(lines[2], "core 1: e1000 100%")
         self.assertEqual(lines[3].split(), ["50.0%", "e1000", "helper()"])
         self.assertEqual(lines[4].split(), ["37.5%", "ip", "main"])
+        self.assertEqual(lines[5].split(), ["12.5%", "kernel", "main"])
         self.assertEqual(gp.summary([], names, {}), ["no samples (was the run shorter than a timer tick?)"])
 
 

@@ -2125,23 +2125,29 @@ TEST(E1000Moderation, SustainedHeavyLoadSwitchesToPollingWithHysteresis)
     EXPECT_EQ(d.itr, 0u); // 5k/s: light load, no throttling
 }
 
-TEST(E1000Moderation, EmptyPollsEndPolling)
+// A polling process naps (sleeps with interrupts on) after a few empty
+// polls in a row; it keeps polling when it wakes: only the samples end that.
+TEST(E1000Moderation, EmptyPollsInARowLeadToANap)
 {
     ModerationPolicy::Settings settings;
-    settings.empty_polls_to_interrupt = 5;
+    settings.empty_polls_to_nap = 5;
     ModerationPolicy policy(settings);
-    EXPECT_FALSE(policy.polled(false)); // not polling: nothing to say
+    using After = ModerationPolicy::AfterPoll;
+    EXPECT_EQ(policy.polled(false), After::poll); // not polling: nothing to say
     policy.sample(50'000, 100'000'000);
-    policy.sample(50'000, 100'000'000);
+    const auto d = policy.sample(50'000, 100'000'000);
     ASSERT_EQ(policy.mode(), ModerationPolicy::Mode::polling);
+    EXPECT_EQ(d.itr, 0u); // a nap's first interrupt comes at once
     for (int i = 0; i < 4; ++i)
-        EXPECT_FALSE(policy.polled(false));
-    EXPECT_FALSE(policy.polled(true)); // work found: streak restarts
+        EXPECT_EQ(policy.polled(false), After::poll);
+    EXPECT_EQ(policy.polled(true), After::poll); // work found: streak restarts
     for (int i = 0; i < 4; ++i)
-        EXPECT_FALSE(policy.polled(false));
-    EXPECT_TRUE(policy.polled(false));
-    EXPECT_EQ(policy.mode(), ModerationPolicy::Mode::interrupts);
-    EXPECT_EQ(policy.itr(), 0u);
+        EXPECT_EQ(policy.polled(false), After::poll);
+    EXPECT_EQ(policy.polled(false), After::nap);
+    EXPECT_EQ(policy.mode(), ModerationPolicy::Mode::polling);
+    for (int i = 0; i < 4; ++i) // the streak starts again after a nap
+        EXPECT_EQ(policy.polled(false), After::poll);
+    EXPECT_EQ(policy.polled(false), After::nap);
 }
 
 TEST(E1000Moderation, DegenerateSamplesChangeNothing)
