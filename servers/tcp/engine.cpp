@@ -209,7 +209,7 @@ public:
     ~WireMss()
     {
         if (m_socket != nullptr && m_socket->pcb != nullptr) // lwIP may have freed it meanwhile
-            m_socket->pcb->mss = m_socket->large_mss;
+            m_socket->pcb->mss = sending_mss(*m_socket);
     }
     WireMss(const WireMss&) = delete;
     WireMss& operator=(const WireMss&) = delete;
@@ -354,6 +354,19 @@ err_t Engine::send_to_ip(pbuf* p, uint32_t source, uint32_t destination)
     return ERR_OK;
 }
 
+// The raised MSS lwIP sends with: the largest use_segmentation allows, but
+// at most a quarter of the largest window the peer has announced, and never
+// below the wire MSS. lwIP sends whole segments only: with segments as large
+// as the peer's window (QEMU's slirp announces 64 KiB, without scaling) it
+// would send one and wait until all of it was acknowledged, where smaller
+// ones keep going out as the first are acknowledged.
+uint16_t Engine::sending_mss(const Socket& s)
+{
+    const uint32_t quarter = s.pcb->snd_wnd_max / 4 / s.wire_mss * s.wire_mss;
+    const uint32_t mss = quarter < s.large_mss ? quarter : s.large_mss;
+    return static_cast<uint16_t>(mss > s.wire_mss ? mss : s.wire_mss);
+}
+
 // Segmentation offload: on an interface whose NIC cuts large TCP segments
 // into frames (ip announces it), lwIP may build segments of up to 64 KiB,
 // many times fewer to handle on every layer. Its MSS goes up to a whole
@@ -369,7 +382,7 @@ void Engine::use_segmentation(Socket& s)
     constexpr uint32_t largest = tern::net::ipv4_max_payload - tern::net::tcp_max_header_size;
     s.wire_mss = pcb->mss;
     s.large_mss = static_cast<uint16_t>(largest / pcb->mss * pcb->mss);
-    pcb->mss = s.large_mss;
+    pcb->mss = sending_mss(s);
     ++m_impl->segmenting;
     // lwIP sends whole segments only, within the congestion window it set
     // from the small MSS: two large ones must fit, as its own initial window

@@ -112,6 +112,7 @@ private:
     void count(Counter c, uint64_t n = 1) { m_counters[static_cast<unsigned>(c)] += n; }
     class WireMss;
     void use_segmentation(Socket& s);
+    static uint16_t sending_mss(const Socket& s);
     Socket* socket_of(uint32_t local, uint32_t remote, uint16_t local_port, uint16_t remote_port) const;
     uint16_t wire_mss(uint32_t source, uint32_t destination, const uint8_t* header) const;
 

@@ -227,6 +227,34 @@ TEST_F(TcpEngine, LargeSegmentsWithSegmentationOffload)
 // A receiver on such an interface still opens its window a few KiB at a
 // time as its application reads: lwIP steps the window it announces by its
 // MSS, and the raised one would make that 64 KiB (senders then stall).
+// A peer without window scaling (QEMU's slirp) announces 64 KiB at most.
+// lwIP sends whole segments only: segments as large as that window would go
+// one at a time, each waiting for the last to be acknowledged. They are
+// kept to a quarter of the peer's window, and grow when it does.
+TEST_F(TcpEngine, WithSegmentationOffloadSegmentsStayWellInsideThePeersWindow)
+{
+    segmentation_on();
+    ip.strip_window_scale = true;
+    uint32_t server = connect_pair();
+    const auto data = random_bytes(1 << 20, 26);
+    send_all(app_a, 1, data, 2048, [&] { return app_b.received[server].size() == data.size(); });
+    EXPECT_TRUE(app_b.received[server] == data);
+    EXPECT_GT(ip.large_sends, 0u);
+    EXPECT_LE(ip.largest_segment, 0xFFFFu / 4);
+    EXPECT_GE(ip.largest_segment, 0xFFFFu / 4 / 1460 * 1460);
+    close_pair(server);
+    // With window scaling the peer's window grows to 1 MiB once it has
+    // been announced (after the SYN's 64 KiB): the largest segments.
+    ip.strip_window_scale = false;
+    server = connect_pair(8);
+    send_all(app_a, 1, data, 2048, [&] { return app_b.received[server].size() == data.size(); });
+    ip.largest_segment = 0;
+    send_all(app_a, 1, data, 2048, [&] { return app_b.received[server].size() == 2 * data.size(); });
+    EXPECT_TRUE(std::equal(data.begin(), data.end(), app_b.received[server].begin() + static_cast<long>(data.size())));
+    EXPECT_GT(ip.largest_segment, 0xFFFFu / 2);
+    close_pair(server);
+}
+
 TEST_F(TcpEngine, WithSegmentationOffloadAReaderOpensTheWindowInSmallSteps)
 {
     segmentation_on();

@@ -155,7 +155,8 @@ public:
         announce(0);
         announce(1);
     }
-    uint64_t large_sends = 0; // sends that were cut
+    uint64_t large_sends = 0;    // sends that were cut
+    size_t largest_segment = 0;  // the most data bytes in one TCP send
     // Large segments arrive whole instead, as after ip's receive offload
     // merged the frames a NIC cut them into.
     bool deliver_large_whole = false;
@@ -223,6 +224,8 @@ private:
         const uint32_t source = static_cast<uint32_t>(m.words[0] >> 32) != 0 ? static_cast<uint32_t>(m.words[0] >> 32)
                                                                               : m_address[side];
         EXPECT_EQ(source, m_address[side]);
+        if (m_protocol == 6 && datagram.size() >= 20 && datagram.size() - (datagram[12] >> 4) * 4u > largest_segment)
+            largest_segment = datagram.size() - (datagram[12] >> 4) * 4u;
         if (m.words[2] != 0 && m_protocol == 6 && datagram.size() > 20 + (datagram[12] >> 4) * 4u + m.words[2]) {
             EXPECT_TRUE(m_segmentation) << "a large segment on an interface without segmentation offload";
             ++large_sends;
