@@ -73,6 +73,7 @@ struct Engine::Socket {
     pbuf* rx_pending = nullptr; // in order, not yet copied to the application
     uint32_t lent = 0;          // bytes in our buffers the application holds
     uint32_t receive_buffer = Engine::default_receive_buffer; // SO_RCVBUF: unread bytes at most
+    uint32_t committed = 0; // unread bytes plus the open window: its share of receive_memory
     uint64_t segments_in = 0;
     uint64_t segments_out = 0;
     uint16_t wire_mss = 0;  // the negotiated MSS while lwIP's is raised (use_segmentation); 0: not raised
@@ -102,6 +103,7 @@ struct Engine::Impl {
     uint32_t generation = 0;
     uint32_t next_accepted[max_clients]; // per client: where the search for a free id starts
     uint32_t segmenting = 0;             // sockets that ever had their MSS raised
+    uint64_t committed = 0;              // all sockets' `committed` together
 };
 
 namespace {
@@ -208,8 +210,17 @@ public:
     }
     ~WireMss()
     {
-        if (m_socket != nullptr && m_socket->pcb != nullptr) // lwIP may have freed it meanwhile
-            m_socket->pcb->mss = sending_mss(*m_socket);
+        if (m_socket == nullptr || m_socket->pcb == nullptr) // lwIP may have freed it meanwhile
+            return;
+        tcp_pcb* pcb = m_socket->pcb;
+        pcb->mss = sending_mss(*m_socket);
+        // Receiving, lwIP sized its congestion window in wire MSS (after a
+        // loss: a few of them), but it sends whole segments only: one
+        // larger than the window would never go, and with nothing in flight
+        // no ACK would ever open it. One segment at least, as after a
+        // retransmission timeout.
+        if (pcb->cwnd < pcb->mss)
+            pcb->cwnd = pcb->mss;
     }
     WireMss(const WireMss&) = delete;
     WireMss& operator=(const WireMss&) = delete;
@@ -491,6 +502,8 @@ Engine::Socket* Engine::new_socket(int client, uint32_t id)
 
 void Engine::free_socket(Socket* s)
 {
+    m_impl->committed -= s->committed;
+    s->committed = 0;
     if (s->rx_pending != nullptr)
         pbuf_free(s->rx_pending);
     s->rx_pending = nullptr;
@@ -838,9 +851,9 @@ void Engine::bytes_consumed(uint16_t socket, uint32_t generation, uint32_t lengt
     if (!s->used || s->generation != generation)
         return;
     s->lent -= length < s->lent ? length : s->lent;
+    update_window(s);
     if (s->pcb != nullptr && !s->listening) {
-        update_window(s);
-        if (s->pcb != nullptr && s->pcb->refused_data != nullptr) { // room again for what lwIP kept
+        if (s->pcb->refused_data != nullptr) { // room again for what lwIP kept
             push_received(s);
             tcp_process_refused_data(s->pcb);
         }
@@ -857,18 +870,48 @@ void Engine::bytes_consumed(uint16_t socket, uint32_t generation, uint32_t lengt
 // otherwise the sender would stall for every 64 KiB until the reader
 // caught up. The right edge never moves back (no shrinking window): a
 // smaller SO_RCVBUF takes effect as bytes arrive.
+//
+// All connections share one budget as well (receive_memory, as Linux's
+// tcp_mem): what each may still receive plus what it holds unread. Many
+// connections with wide windows and slow readers would otherwise hold more
+// than this server has memory for, and the rest would stay in ip's
+// buffers, stalling every connection (64 echo connections over slirp did).
+// A connection always gets min_window, so none waits on the others.
 void Engine::update_window(Socket* s)
 {
-    if (s->pcb == nullptr || s->listening)
-        return;
-    const tcp_pcb* pcb = s->pcb;
+    Impl& t = *m_impl;
+    const bool open = s->pcb != nullptr && !s->listening;
+    const tcp_pcb* pcb = open ? s->pcb : nullptr;
     const uint32_t unread = s->lent + (s->rx_pending != nullptr ? s->rx_pending->tot_len : 0) +
-                            (pcb->refused_data != nullptr ? pcb->refused_data->tot_len : 0);
-    const uint32_t room = s->receive_buffer > unread ? s->receive_buffer - unread : 0;
-    const uint32_t limit = TCP_WND_MAX(pcb);
-    const uint32_t wanted = room < limit ? room : limit;
-    if (wanted > pcb->rcv_wnd)
-        open_window(s, wanted - pcb->rcv_wnd);
+                            (pcb != nullptr && pcb->refused_data != nullptr ? pcb->refused_data->tot_len : 0);
+    const uint64_t others = t.committed - s->committed;
+    if (pcb != nullptr) {
+        const uint32_t room = s->receive_buffer > unread ? s->receive_buffer - unread : 0;
+        const uint32_t limit = TCP_WND_MAX(pcb);
+        uint32_t wanted = room < limit ? room : limit;
+        const uint64_t left = receive_memory > others + unread ? receive_memory - others - unread : 0;
+        if (wanted > left) {
+            const uint32_t floor = wanted < min_window ? wanted : min_window;
+            wanted = left > floor ? static_cast<uint32_t>(left) : floor;
+        }
+        if (wanted > pcb->rcv_wnd)
+            open_window(s, wanted - pcb->rcv_wnd);
+    }
+    const uint32_t window = s->pcb != nullptr && !s->listening ? s->pcb->rcv_wnd : 0;
+    s->committed = unread + window;
+    t.committed = others + s->committed;
+}
+
+// A new connection: lwIP set its window to TCP_WND, of which the SYN could
+// announce at most 64 KiB. The rest is opened as receive_memory allows.
+void Engine::start_window(Socket* s)
+{
+    if (s->pcb == nullptr)
+        return;
+    const uint32_t announced = s->pcb->rcv_ann_right_edge - s->pcb->rcv_nxt;
+    if (announced < s->pcb->rcv_wnd)
+        s->pcb->rcv_wnd = announced;
+    update_window(s);
 }
 
 // tcp_recved() takes 16 bits at a time.
@@ -918,6 +961,7 @@ int8_t Engine::accepted(Socket* listener, tcp_pcb* pcb, int8_t err)
     s->receive_buffer = listener->receive_buffer;
     attach(s, pcb);
     use_segmentation(*s);
+    start_window(s);
     ++listener->untaken;
     count(Counter::connections_accepted);
     Message m{};
@@ -936,6 +980,7 @@ int8_t Engine::connected(Socket* s, int8_t err)
         return ERR_OK;
     s->connecting = false;
     use_segmentation(*s);
+    start_window(s);
     if (!s->orphaned)
         result(s, sp::connect, -errno_for(err),
                sp::endpoint_word(from_lwip(s->pcb->local_ip), s->pcb->local_port));
@@ -1014,7 +1059,7 @@ int8_t Engine::acknowledged(Socket* s, uint32_t bytes)
         back.type = sp::sent;
         back.buffer = e.ref;
         back.words[0] = s->id;
-        (void)m_clients[s->client].box.send(back);
+        (void)m_clients[s->client].box.send(back, false); // a buffer back: may wait
         e.next = t.free_entry;
         t.free_entry = done;
     }

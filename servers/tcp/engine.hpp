@@ -65,6 +65,10 @@ public:
     static constexpr unsigned max_send_entries = 16384;  // application buffers held, all sockets
     static constexpr unsigned half_open_limit = 64;      // per listener, before the oldest is reaped
     static constexpr uint32_t default_receive_buffer = 1024 * 1024;
+    // Receive memory of all connections together (update_window), and the
+    // window every connection gets regardless.
+    static constexpr uint64_t receive_memory = 2 * 1024 * 1024;
+    static constexpr uint32_t min_window = 4 * 1460;
 
     // `pool` is ours: segments to ip and received bytes to applications
     // share it. `seed` varies initial sequence numbers and ports. The life
@@ -127,6 +131,7 @@ private:
     void request_shutdown(Client& client, Socket* s, const Message& m);
     void request_close(Client& client, uint32_t id, Socket* s);
     void request_option(Client& client, Socket* s, const Message& m);
+    void start_window(Socket* s);
     void update_window(Socket* s);
     void open_window(Socket* s, uint32_t bytes);
     void orphan(Socket* s);

@@ -370,6 +370,24 @@ TEST_F(TcpEngine, LossIsRepairedByRetransmission)
     close_pair(server);
 }
 
+// With segmentation offload lwIP's segments are many wire MSS long, but it
+// sizes the congestion window after a loss in wire MSS (fast retransmit runs
+// while it receives, WireMss). A window smaller than the next segment would
+// never let it go: the sender stalled for good, nothing in flight.
+TEST_F(TcpEngine, WithSegmentationOffloadLossDoesNotStallTheSender)
+{
+    segmentation_on();
+    const uint32_t server = connect_pair();
+    ip.drop_if = [](uint64_t n, unsigned from) { return from == 0 && n % 97 == 5; };
+    const auto data = random_bytes(4 << 20, 27);
+    send_all(app_a, 1, data, 2048, [&] { return app_b.received[server].size() == data.size(); });
+    EXPECT_TRUE(app_b.received[server] == data);
+    EXPECT_GT(ip.dropped(), 0u);
+    EXPECT_GT(ip.large_sends, 0u);
+    ip.drop_if = nullptr;
+    close_pair(server);
+}
+
 TEST_F(TcpEngine, SlowReaderClosesTheWindowWithoutLosingBytes)
 {
     const uint32_t server = connect_pair();
