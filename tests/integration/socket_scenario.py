@@ -859,9 +859,21 @@ def run_user_case(name: str, args: argparse.Namespace, log_path: Path) -> list[s
         poweroff(console)
         return notes
     except Failure as failure:
+        diagnose(console)
         raise Failure(f"{failure}\nserial log {log_path}; last lines:\n{console.tail(30)}") from None
     finally:
         console.close()
+
+
+def diagnose(console: Console) -> None:
+    """After a failure: the guest's view (processes, sockets, counters) into
+    the serial log, if its shell still answers."""
+    signal.setitimer(signal.ITIMER_REAL, 0)  # the case's own timeout may be what failed
+    for command in ("ps", "netstat", "netstat -s", "netstat -i"):
+        try:
+            console.command(command, timeout=5)
+        except Failure:
+            return
 
 
 def run_tap_case(name: str, args: argparse.Namespace, log_path: Path) -> list[str]:
@@ -880,6 +892,7 @@ def run_tap_case(name: str, args: argparse.Namespace, log_path: Path) -> list[st
             poweroff(console)
             return notes
         except Failure as failure:
+            diagnose(console)
             raise Failure(f"{failure}\nserial log {log_path}; last lines:\n{console.tail(30)}") from None
         finally:
             console.close()
