@@ -681,8 +681,10 @@ def guest_qemu_command(guest: str, netdev: str, address: str, args: argparse.Nam
     common = dict(smp=NET_SMP, accel=args.accel, netdev=netdev, serial="stdio")
     if guest == "tern":
         profile = args.profile
-        cmd = qemu_tool.build_command(BUILD / "tern.iso", cmdline=f"test=processes ip.ip={address}/{NET_PREFIX}"
-                                      + (" profile=on" if profile else ""), **common)
+        cmdline = f"test=processes ip.ip={address}/{NET_PREFIX}" + (" profile=on" if profile else "")
+        if args.cmdline:
+            cmdline += " " + args.cmdline
+        cmd = qemu_tool.build_command(args.iso, cmdline=cmdline, **common)
         return cmd + (["-monitor", f"unix:{PROFILE_MONITOR},server,nowait"] if profile else [])
     return qemu_tool.build_command(kernel=LINUX_GUEST_DIR / "vmlinuz", initrd=LINUX_GUEST_DIR / "initramfs.cpio.gz",
                                    append=f"console=ttyS0 guest_ip={address}/{NET_PREFIX} panic=-1", **common)
@@ -1065,7 +1067,7 @@ def measure_both(args: argparse.Namespace, measure, empty) -> tuple[dict, list[s
     Linux, one after the other. Returns each guest's figures (`empty(guest)` when
     it could not run) and every problem."""
     missing = [f"{rel(path)} ({fix})" for path, fix in ((UDP_CLIENT, "./tern build"),
-                                                          (BUILD / "tern.iso", "./tern build"))
+                                                          (args.iso, "./tern build, or a --iso that exists"))
                if not path.is_file()]
     if missing:
         raise BenchError("missing: " + ", ".join(missing))
@@ -1231,7 +1233,7 @@ class StreamProfiler:
             raise BenchError(f"--profile: {err} {run.where}") from None
         self.monitor = guest_profile.Monitor(PROFILE_MONITOR)
         self.names = guest_profile.process_names(run.shell("ps"))
-        self.symbols = guest_profile.symbols_for(self.names.values(), MODULE_ELFS)
+        self.symbols = guest_profile.symbols_for([*self.names.values(), "kernel"], MODULE_ELFS)
         self.since = 0
         PROFILE_REPORT.write_text("")
 
@@ -1395,6 +1397,8 @@ def make_parser() -> argparse.ArgumentParser:
                "  ./tern bench stream                 Tern vs a Linux guest: TCP both ways, UDP echo, Mb/s\n"
                "                                      (tap as root, else user-mode networking)\n"
                "  ./tern bench stream --netdev user --seconds 5\n"
+               "  ./tern bench stream --guest tern --cmdline e1000.polling=off\n"
+               "                                      Tern alone, booted with an extra kernel argument\n"
                "  python3 tools/bench.py channels --os-only --os-log FILE\n"
                "                                      parse a saved serial log instead of booting\n\n"
                "Logs and raw results: build/bench-logs/. Anything after -- goes to channel_bench\n"
@@ -1422,6 +1426,11 @@ def make_parser() -> argparse.ArgumentParser:
                    help="stream: sample where Tern's cores are during each measurement (kernel profile=on, "
                         "100 Hz per core) and print the busiest processes and functions; also in "
                         f"{PROFILE_REPORT.relative_to(ROOT)}")
+    p.add_argument("--iso", type=Path, default=BUILD / "tern.iso",
+                   help="net, stream: the Tern ISO to boot (default build/tern.iso; to compare builds, copy "
+                        "each ISO aside and run the bench once per copy)")
+    p.add_argument("--cmdline", metavar="ARGS", default="",
+                   help="net, stream: more kernel arguments for Tern, e.g. 'e1000.polling=off'")
     p.add_argument("--dry-run", action="store_true", help="check the arguments and print what would run")
     return p
 

@@ -38,6 +38,14 @@ else
     bad "tools/bench.py does not compile"
 fi
 
+# bench's --iso and --cmdline reach Tern's QEMU line (a dry run boots nothing).
+out=$(python3 "$root/tools/bench.py" stream --dry-run --guest tern --iso /tmp/other.iso --cmdline 'e1000.polling=off' 2>&1) && rc=0 || rc=$?
+if [[ $rc == 0 && $out == *"-cdrom /tmp/other.iso"* && $out == *"e1000.polling=off"* ]]; then
+    ok "bench --iso and --cmdline reach Tern's QEMU command"
+else
+    bad "bench --dry-run --iso --cmdline: exit $rc: $out"
+fi
+
 out=$("$root/tern" clean --bogus 2>&1) && rc=0 || rc=$?
 if [[ $rc != 0 && -d $root/tools ]]; then ok "clean rejects unknown options and deletes nothing"; else bad "clean --bogus: exit $rc"; fi
 
