@@ -112,7 +112,7 @@ public:
     // they wait at most while this side is busy. Saves a system call, and
     // often an inter-processor interrupt, per batch that nobody waits for.
     void publish_lazily(uint32_t count);
-    static constexpr uint32_t lazy_limit = 64;
+    static constexpr uint32_t lazy_limit = 256;
     // One message; false if the ring is full (or broken).
     bool send(const Message& message);
 
