@@ -43,13 +43,23 @@ private:
     Consumer<Message> m_rx;
 };
 
+// An outbox of 4 queued messages on a ring of `slots`, and the ring's reader.
+struct OutboxOnRing {
+    explicit OutboxOnRing(uint32_t slots) : memory(slots), link(memory), consumer(attach_end<Consumer<Message>>(memory))
+    {
+        box.attach(&link);
+    }
+    RingMemory memory;
+    RecordingLink link;
+    Consumer<Message> consumer;
+    Outbox<4> box;
+};
+
 TEST(ChannelOutbox, ABatchOfMessagesThatMayWaitIsPublishedLazily)
 {
-    RingMemory memory(8);
-    RecordingLink link(memory);
-    auto consumer = attach_end<Consumer<Message>>(memory);
-    Outbox<4> box;
-    box.attach(&link);
+    OutboxOnRing ring(8);
+    auto& [memory, link, consumer, box] = ring;
+    (void)memory;
 
     ASSERT_TRUE(box.send(make_message(0), true));
     ASSERT_TRUE(box.send(make_message(1), true));
@@ -85,11 +95,9 @@ TEST(ChannelOutbox, ABatchOfMessagesThatMayWaitIsPublishedLazily)
 // whether they may wait is not kept for them.
 TEST(ChannelOutbox, QueuedMessagesGoOutInOrderAndUrgently)
 {
-    RingMemory memory(2);
-    RecordingLink link(memory);
-    auto consumer = attach_end<Consumer<Message>>(memory);
-    Outbox<4> box;
-    box.attach(&link);
+    OutboxOnRing ring(2);
+    auto& [memory, link, consumer, box] = ring;
+    (void)memory;
     for (uint64_t i = 0; i < 4; ++i)
         ASSERT_TRUE(box.send(make_message(i), true));
     box.flush(); // two fit, two wait
