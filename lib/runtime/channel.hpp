@@ -140,8 +140,11 @@ private:
     uint64_t m_peer_pool_address = 0;
     uint64_t m_peer_pool_handle = 0;
     uint64_t m_wakeups = 0;
-    uint32_t m_lazy = 0; // messages published lazily since the peer's flag was last looked at
-    bool m_deferred = false;            // on the process's list of channels to look at before sleeping
+    // Messages published lazily since the peer's flag was last looked at,
+    // and this channel's place on the process's list of channels to look
+    // at before it sleeps (wake_deferred).
+    uint32_t m_lazy = 0;
+    bool m_deferred = false;
     Channel* m_next_deferred = nullptr;
 };
 
