@@ -598,7 +598,7 @@ private:
             m.buffer = m_in_flight[slot].ref;
         }
         if (answers != 0)
-            m_channel.publish_lazily(answers); // ip's buffers back: they may wait
+            m_channel.publish(answers);
         return static_cast<uint32_t>(n);
     }
 

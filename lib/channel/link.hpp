@@ -23,11 +23,6 @@ public:
     // waking the peer if it sleeps.
     virtual void publish(uint32_t count) = 0;
     virtual void release(uint32_t count) = 0;
-    // Publishes messages that may wait (buffers going back): the peer is
-    // woken later, at the latest before this process sleeps
-    // (tern::Channel::publish_lazily). Where nobody sleeps, as in host
-    // tests, the same as publish().
-    virtual void publish_lazily(uint32_t count) { publish(count); }
 
 protected:
     ~Link() = default;

@@ -190,22 +190,10 @@ public:
     // the consumer had announced sleep and must now be woken by the caller.
     [[nodiscard]] bool publish(uint32_t count)
     {
-        publish_quietly(count);
-        return take_wake();
-    }
-
-    // The same without looking at the consumer: it may sleep on with these
-    // messages in the ring until the caller asks take_wake(), which it must
-    // do before it sleeps itself (messages that may wait, such as buffers
-    // coming back; runtime/channel.hpp publish_lazily).
-    void publish_quietly(uint32_t count)
-    {
         m_head += count;
         m_control->head.store(m_head, std::memory_order_seq_cst);
+        return Base::take_flag(m_control->consumer_sleeping);
     }
-    // True when the consumer announced sleep and must now be woken by the
-    // caller (the flag is taken: only one caller wakes it).
-    [[nodiscard]] bool take_wake() { return Base::take_flag(m_control->consumer_sleeping); }
 
     // Copies up to `count` messages in and publishes them as one batch;
     // returns how many fit. `*wake` tells whether the consumer must be woken.

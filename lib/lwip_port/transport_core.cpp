@@ -97,7 +97,7 @@ void TransportCore::give_back_to_ip(const BufferRef& ref, uint8_t icmp_code)
     done.type = transport::deliver_done;
     done.buffer = ref;
     done.words[0] = icmp_code;
-    (void)m_ip.send(done, icmp_code == 0); // a buffer back may wait; an ICMP error to send may not
+    (void)m_ip.send(done);
 }
 
 bool TransportCore::send_chain(pbuf* p, uint32_t source, uint32_t destination, uint64_t checksum_offset,

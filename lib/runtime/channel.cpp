@@ -207,7 +207,6 @@ Result<void> Channel::accept(const sys::Message& request, SharedPool* pool)
 
 void Channel::close()
 {
-    forget_deferred();
     // Tell a live peer, which may be polling or asleep, that we are gone.
     if (is_open() && m_tx.close())
         wake_peer();
@@ -249,63 +248,8 @@ void Channel::wake_peer()
     (void)sys::notify(m_peer);
 }
 
-namespace {
-// This process's channels with lazily published messages whose peer has not
-// been looked at since (Channel::publish_lazily). A process is one thread.
-Channel* g_deferred = nullptr;
-} // namespace
-
-void Channel::publish_lazily(uint32_t count)
-{
-    m_tx.publish_quietly(count);
-    m_lazy += count;
-    if (m_lazy >= lazy_limit) {
-        wake_if_asleep();
-        return;
-    }
-    if (!m_deferred) {
-        m_deferred = true;
-        m_next_deferred = g_deferred;
-        g_deferred = this;
-    }
-}
-
-void Channel::wake_if_asleep()
-{
-    m_lazy = 0;
-    if (m_tx.take_wake())
-        wake_peer();
-}
-
-void Channel::wake_deferred()
-{
-    while (Channel* c = g_deferred) {
-        g_deferred = c->m_next_deferred;
-        c->m_next_deferred = nullptr;
-        c->m_deferred = false;
-        if (c->m_lazy != 0 && c->is_open())
-            c->wake_if_asleep();
-    }
-}
-
-void Channel::forget_deferred()
-{
-    m_lazy = 0;
-    if (!m_deferred)
-        return;
-    for (Channel** link = &g_deferred; *link != nullptr; link = &(*link)->m_next_deferred) {
-        if (*link == this) {
-            *link = m_next_deferred;
-            break;
-        }
-    }
-    m_next_deferred = nullptr;
-    m_deferred = false;
-}
-
 bool wait(channel::WaitSet& set, sys::Message& out)
 {
-    Channel::wake_deferred();
     if (!set.prepare_sleep())
         return false;
     const int64_t received = sys::receive(sys::endpoint::any, out);

@@ -98,35 +98,20 @@ public:
     {
         if (m_tx.publish(count))
             wake_peer();
-        m_lazy = 0; // the peer has seen the flag: it is awake or woken
     }
     void release(uint32_t count)
     {
         if (m_rx.release(count))
             wake_peer();
     }
-    // Publishes `count` filled tx slots whose messages may wait: buffers
-    // going back, which the peer needs only to receive or send more. A
-    // sleeping peer is woken by the next publish(), after lazy_limit such
-    // messages, or when this process is about to sleep (tern::wait), so
-    // they wait at most while this side is busy. Saves a system call, and
-    // often an inter-processor interrupt, per batch that nobody waits for.
-    void publish_lazily(uint32_t count);
-    static constexpr uint32_t lazy_limit = 256;
     // One message; false if the ring is full (or broken).
     bool send(const Message& message);
 
     // Notifications this side sent to wake its peer (each one system call).
     uint64_t wakeups() const { return m_wakeups; }
 
-    // Wakes the peers that lazily published messages wait for (tern::wait
-    // calls it before sleeping).
-    static void wake_deferred();
-
 private:
     void wake_peer();
-    void wake_if_asleep();
-    void forget_deferred();
     Result<void> attach_rings(uint64_t address, uint32_t slots, bool client);
 
     sys::Endpoint m_peer = 0;
@@ -140,18 +125,11 @@ private:
     uint64_t m_peer_pool_address = 0;
     uint64_t m_peer_pool_handle = 0;
     uint64_t m_wakeups = 0;
-    // Messages published lazily since the peer's flag was last looked at,
-    // and this channel's place on the process's list of channels to look
-    // at before it sleeps (wake_deferred).
-    uint32_t m_lazy = 0;
-    bool m_deferred = false;
-    Channel* m_next_deferred = nullptr;
 };
 
 // Sleeps until a peer publishes on a ring of `set` or a message or
 // notification arrives (then in `out`; returns true). Returns false at
-// once, without a system call, if a ring already has work. Peers waiting
-// for lazily published messages are woken first.
+// once, without a system call, if a ring already has work.
 bool wait(channel::WaitSet& set, sys::Message& out);
 
 } // namespace tern

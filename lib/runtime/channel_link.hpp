@@ -16,7 +16,6 @@ public:
     const channel::PoolView* peer_pool() const override { return m_channel.peer_pool(); }
     void publish(uint32_t count) override { m_channel.publish(count); }
     void release(uint32_t count) override { m_channel.release(count); }
-    void publish_lazily(uint32_t count) override { m_channel.publish_lazily(count); }
 
 private:
     Channel& m_channel;

@@ -276,7 +276,7 @@ private:
         for (uint32_t i = 0; i < count; ++i)
             tx.slot(i) = answers[i];
         if (count != 0)
-            transport.channel.publish_lazily(count); // send_done: buffers back, and errors only counted
+            transport.channel.publish(count);
         if (rx.broken() || tx.broken() || (n == 0 && transport.channel.peer_closed()))
             close(transport, "its channel broke or closed");
         return n != 0;
@@ -383,7 +383,7 @@ private:
             back.buffer = returns[i];
         }
         if (answers != 0)
-            link.channel.publish_lazily(answers); // buffers back: the driver needs them only to refill its ring
+            link.channel.publish(answers);
         publish_deliveries();
         if (rx.broken() || tx.broken() || (n == 0 && link.channel.peer_closed()))
             drop(link, "its channel broke or closed");

@@ -1059,7 +1059,7 @@ int8_t Engine::acknowledged(Socket* s, uint32_t bytes)
         back.type = sp::sent;
         back.buffer = e.ref;
         back.words[0] = s->id;
-        (void)m_clients[s->client].box.send(back, true); // a buffer back: may wait
+        (void)m_clients[s->client].box.send(back);
         e.next = t.free_entry;
         t.free_entry = done;
     }

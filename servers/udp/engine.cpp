@@ -431,7 +431,7 @@ void Engine::return_buffer(Client& client, const BufferRef& ref, uint32_t id, in
     back.buffer = ref;
     back.words[0] = id;
     back.words[1] = static_cast<uint64_t>(-static_cast<int64_t>(error));
-    (void)client.box.send(back, error == 0); // a buffer back may wait; an error may not
+    (void)client.box.send(back);
 }
 
 void Engine::bytes_consumed(uint16_t socket, uint32_t generation, uint32_t length)

@@ -288,39 +288,6 @@ TEST(ChannelRing, ConsumerSleepHandshake)
     EXPECT_FALSE(producer.publish(1));
 }
 
-// publish_quietly() moves the head but leaves a sleeping consumer's flag for
-// take_wake(), which the producer asks later (before it sleeps itself): the
-// consumer is woken exactly once, and a consumer about to sleep still sees
-// the messages.
-TEST(ChannelRing, AQuietPublishLeavesTheWakeForLater)
-{
-    RingMemory memory(4);
-    auto producer = attach_end<Producer<Message>>(memory);
-    auto consumer = attach_end<Consumer<Message>>(memory);
-    RingControl& control = memory.control();
-
-    EXPECT_TRUE(consumer.prepare_sleep());
-    producer.slot(0) = make_message(0);
-    producer.publish_quietly(1);
-    EXPECT_EQ(control.consumer_sleeping.load(), 1u) << "a quiet publish must not take the flag";
-    producer.slot(0) = make_message(1);
-    producer.publish_quietly(1);
-    EXPECT_TRUE(producer.take_wake());
-    EXPECT_FALSE(producer.take_wake()) << "one wake-up only";
-    consumer.end_sleep();
-    Message out[4];
-    bool wake = true;
-    ASSERT_EQ(consumer.pop(out, 4, &wake), 2u);
-    EXPECT_EQ(check_message(out[0], 0), "");
-    EXPECT_EQ(check_message(out[1], 1), "");
-
-    // Published quietly before the consumer looks: it does not sleep.
-    producer.slot(0) = make_message(2);
-    producer.publish_quietly(1);
-    EXPECT_FALSE(consumer.prepare_sleep());
-    EXPECT_FALSE(producer.take_wake());
-}
-
 // close(): the consumer reads everything published before it, then sees the
 // end; a closed ring never lets its consumer sleep.
 TEST(ChannelRing, CloseEndsTheStreamAfterWhatWasPublished)
