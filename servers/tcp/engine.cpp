@@ -880,8 +880,7 @@ void Engine::bytes_consumed(uint16_t socket, uint32_t generation, uint32_t lengt
 void Engine::update_window(Socket* s)
 {
     Impl& t = *m_impl;
-    const bool open = s->pcb != nullptr && !s->listening;
-    const tcp_pcb* pcb = open ? s->pcb : nullptr;
+    const tcp_pcb* pcb = s->pcb != nullptr && !s->listening ? s->pcb : nullptr;
     const uint32_t unread = s->lent + (s->rx_pending != nullptr ? s->rx_pending->tot_len : 0) +
                             (pcb != nullptr && pcb->refused_data != nullptr ? pcb->refused_data->tot_len : 0);
     const uint64_t others = t.committed - s->committed;
@@ -897,8 +896,7 @@ void Engine::update_window(Socket* s)
         if (wanted > pcb->rcv_wnd)
             open_window(s, wanted - pcb->rcv_wnd);
     }
-    const uint32_t window = s->pcb != nullptr && !s->listening ? s->pcb->rcv_wnd : 0;
-    s->committed = unread + window;
+    s->committed = unread + (pcb != nullptr ? pcb->rcv_wnd : 0);
     t.committed = others + s->committed;
 }
 
