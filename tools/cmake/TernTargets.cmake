@@ -8,12 +8,18 @@ set(TERN_FREESTANDING_CXX_FLAGS
     -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables
     -fno-stack-protector -fno-pie -fno-pic -fno-threadsafe-statics -fcheck-new
     # GCC would otherwise turn our own memcpy/strlen loops into calls to themselves.
-    -fno-tree-loop-distribute-patterns)
+    -fno-tree-loop-distribute-patterns
+    # No SSE: the kernel must not touch the FPU state it switches, and in
+    # user code (which has no floating point) QEMU's TCG, which runs the tests
+    # and benchmarks, executes 16-byte vector moves through its CPU state,
+    # slower than 8-byte register moves. With vectorised copies and struct
+    # moves the stack streamed 7-17% less (docs/PERFORMANCE.md).
+    -mgeneral-regs-only)
 set(TERN_WARNINGS -Wall -Wextra -Wno-missing-field-initializers)
 
 add_library(tern_kernel_flags INTERFACE)
 target_compile_options(tern_kernel_flags INTERFACE
-    $<$<COMPILE_LANGUAGE:CXX>:${TERN_FREESTANDING_CXX_FLAGS} -mno-red-zone -mgeneral-regs-only -mcmodel=kernel ${TERN_WARNINGS}>
+    $<$<COMPILE_LANGUAGE:CXX>:${TERN_FREESTANDING_CXX_FLAGS} -mno-red-zone -mcmodel=kernel ${TERN_WARNINGS}>
     $<$<COMPILE_LANGUAGE:ASM>:-fno-pie>)
 target_link_options(tern_kernel_flags INTERFACE -nostdlib -static -no-pie
     -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none)
