@@ -34,7 +34,7 @@ struct Module {
 
 struct BootInfo {
     static constexpr size_t max_regions = 128;
-    static constexpr size_t max_modules = 32;
+    static constexpr size_t max_modules = 48; // as many as rs has service slots
 
     uint32_t total_size = 0;
     const char* cmdline = "";
