@@ -2,8 +2,9 @@
 // kernel saves and restores on every switch (kernel/proc/scheduler.cpp). Two
 // instances on one core, `fputest-a peer=fputest-b` and the other way round,
 // each fill all sixteen XMM registers with a pattern of their own, yield to
-// each other for a while and check after every yield that the registers
-// still hold it. Tern's programs are built without SSE, so only inline
+// each other for `ms=` milliseconds (default 1500) and check after every
+// yield that the registers still hold it. (The scenario gives fputest-b
+// longer, so that its line comes last.) Tern's programs are built without SSE, so only inline
 // assembly touches these registers here. Prints, e.g.
 //   fputest-a: xmm0-15 kept across 8123 yields, while fputest-b ran 412 ms
 // or a line with FAILED.
@@ -20,7 +21,7 @@ using tern::print;
 namespace {
 
 constexpr unsigned registers = 16;
-constexpr uint64_t run_ns = 1'500'000'000;
+constexpr uint64_t default_run_ms = 1500;
 constexpr uint64_t peer_wait_ns = 10'000'000'000;
 
 struct alignas(16) XmmImage {
@@ -79,6 +80,13 @@ int main(int argc, char** argv)
         print("%s: FAILED: usage: fputest peer=NAME\n", name);
         return 2;
     }
+    uint64_t run_ms = default_run_ms;
+    if (const char* ms = tern::find_option(argc, argv, "ms")) {
+        run_ms = 0;
+        for (; *ms >= '0' && *ms <= '9'; ++ms)
+            run_ms = run_ms * 10 + static_cast<uint64_t>(*ms - '0');
+    }
+    const uint64_t run_ns = run_ms * 1'000'000;
     const int64_t peer = tern::rs_wait_for_endpoint(peer_name, 0, peer_wait_ns);
     if (peer < 0) {
         print("%s: FAILED: %s never started: %s\n", name, peer_name, sys::error_name(peer));
