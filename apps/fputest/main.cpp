@@ -3,13 +3,14 @@
 // instances on one core, `fputest-a peer=fputest-b` and the other way round,
 // each fill all sixteen XMM registers with a pattern of their own, yield to
 // each other for `ms=` milliseconds (default 1500) and check after every
-// yield that the registers still hold it. (The scenario gives fputest-b
-// longer, so that its line comes last.) Tern's programs are built without SSE, so only inline
-// assembly touches these registers here. Prints, e.g.
+// yield that the registers still hold it (the scenario gives fputest-b
+// longer, so that its line comes last). Tern's programs are built without
+// SSE, so only inline assembly touches these registers here. Prints, e.g.
 //   fputest-a: xmm0-15 kept across 8123 yields, while fputest-b ran 412 ms
 // or a line with FAILED.
 #include <cstdint>
 
+#include "base/parse.hpp"
 #include "runtime/cmdline_args.hpp"
 #include "runtime/print.hpp"
 #include "runtime/rs_client.hpp"
@@ -81,10 +82,10 @@ int main(int argc, char** argv)
         return 2;
     }
     uint64_t run_ms = default_run_ms;
-    if (const char* ms = tern::find_option(argc, argv, "ms")) {
-        run_ms = 0;
-        for (; *ms >= '0' && *ms <= '9'; ++ms)
-            run_ms = run_ms * 10 + static_cast<uint64_t>(*ms - '0');
+    const char* ms = tern::find_option(argc, argv, "ms");
+    if (ms != nullptr && !tern::parse_decimal(ms, 60'000, run_ms)) {
+        print("%s: FAILED: bad ms=%s (0..60000)\n", name, ms);
+        return 2;
     }
     const uint64_t run_ns = run_ms * 1'000'000;
     const int64_t peer = tern::rs_wait_for_endpoint(peer_name, 0, peer_wait_ns);

@@ -13,7 +13,7 @@ set(TERN_FREESTANDING_CXX_FLAGS
     # user code (which has no floating point) QEMU's TCG, which runs the tests
     # and benchmarks, executes 16-byte vector moves through its CPU state,
     # slower than 8-byte register moves. With vectorised copies and struct
-    # moves the stack streamed 7-17% less (docs/PERFORMANCE.md).
+    # moves the stack streamed 4-15% less (docs/PERFORMANCE.md).
     -mgeneral-regs-only)
 set(TERN_WARNINGS -Wall -Wextra -Wno-missing-field-initializers)
 
